@@ -1,0 +1,154 @@
+"""The ``adlake`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+
+from pipelines.errors import AdlakeError, root_adlake_error
+
+log = logging.getLogger("adlake")
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a YYYY-MM-DD date") from exc
+
+
+def _sources(value: str) -> list[str]:
+    return [s.strip() for s in value.split(",") if s.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command's arguments."""
+    parser = argparse.ArgumentParser(
+        prog="adlake",
+        description="Lakehouse for multichannel advertising analytics: dlt -> Iceberg -> dbt, run by Prefect.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="show debug logs and full tracebacks")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="run the daily flow against the embedded sandbox and print a summary")
+    demo.add_argument("--days", type=int, default=30, help="simulated days to ingest, ending today (default 30)")
+    demo.add_argument("--seed", type=int, default=None, help="sandbox world seed")
+    demo.add_argument("--scale", type=float, default=1.0, help="sandbox world size (1 = default)")
+
+    run = commands.add_parser("run", help="run the daily flow against the configured sources")
+    run.add_argument("--sources", type=_sources, default=None, help="comma-separated sources (default: all)")
+    run.add_argument("--start", type=_date, default=None, help="first report day, YYYY-MM-DD")
+    run.add_argument("--end", type=_date, default=None, help="last report day, YYYY-MM-DD")
+
+    commands.add_parser("publish", help="publish the marts built by `dbt build` to the Iceberg namespace marts")
+
+    sandbox = commands.add_parser("sandbox", help="the simulated platforms")
+    sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="SUBCOMMAND")
+    serve = sandbox_commands.add_parser("serve", help="serve the emulated platform APIs until interrupted")
+    serve.add_argument("--seed", type=int, default=None)
+    serve.add_argument("--scale", type=float, default=1.0)
+    serve.add_argument("--port", type=int, default=0, help="loopback port (default: a free one)")
+    return parser
+
+
+def _setup_logging(verbose: bool) -> None:
+    # Prefect attaches its handlers to these loggers, so dlt's and adlake's lines show in flow logs.
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "dlt,adlake")
+    os.environ.setdefault("DLT_TELEMETRY__ENABLED", "false")  # nothing leaves the machine
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "DEBUG")
+    logging.getLogger("adlake").setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+class _NoTraceback(logging.Filter):
+    """Keep library tracebacks off the console: the command prints one clear line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
+def _quiet_tracebacks() -> None:
+    for name in [n for n in logging.root.manager.loggerDict if n.split(".")[0] in ("prefect", "dlt", "adlake")]:
+        for handler in logging.getLogger(name).handlers:
+            handler.addFilter(_NoTraceback())
+
+
+def _cmd_demo(args: argparse.Namespace) -> None:
+    from flows.demo import run_demo
+
+    run_demo(days=args.days, seed=args.seed, scale=args.scale)
+
+
+def _cmd_run(args: argparse.Namespace) -> None:
+    from flows.daily import daily
+    from flows.summary import channel_summary, render_summary
+    from pipelines.lake import Lake
+
+    if args.start and args.end and args.start > args.end:
+        raise AdlakeError(f"--start {args.start} is after --end {args.end}")
+    daily(sources=args.sources, start=args.start, end=args.end)
+    render_summary(channel_summary(Lake().settings.duckdb_path))
+
+
+def _cmd_publish(args: argparse.Namespace) -> None:
+    from flows.transform import publish_marts
+
+    for name, rows in publish_marts().items():
+        print(f"published marts.{name}: {rows} rows")
+
+
+def _cmd_sandbox(args: argparse.Namespace) -> None:
+    from sandbox.meta import DEFAULT_TOKEN
+    from sandbox.server import SandboxServer
+    from sandbox.world import DEFAULT_SEED, World, WorldConfig
+
+    world = World(WorldConfig(seed=DEFAULT_SEED if args.seed is None else args.seed, scale=args.scale))
+    server = SandboxServer(world, port=args.port)
+    print(f"sandbox serving {server.base_url} (world {world.config.start_date}..{world.config.end_date})")
+    print(f"  meta: SOURCES__META_ADS__BASE_URL={server.url_for('meta')}")
+    print(f"        SOURCES__META_ADS__ACCESS_TOKEN={DEFAULT_TOKEN}")
+    print(f"        SOURCES__META_ADS__ACCOUNT_IDS={','.join(a.account_id for a in world.accounts['meta'])}")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``adlake`` command."""
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    handlers = {"demo": _cmd_demo, "run": _cmd_run, "publish": _cmd_publish, "sandbox": _cmd_sandbox}
+    try:
+        if not args.verbose:
+            import prefect  # noqa: F401 - configures its loggers, which _quiet_tracebacks then filters
+
+            _quiet_tracebacks()
+        handlers[args.command](args)
+    except KeyboardInterrupt:
+        print("adlake: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.verbose:
+            raise
+        cause = root_adlake_error(exc)
+        message = str(cause) if cause else f"unexpected {type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
+        print(f"adlake: error: {message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+with
+
+source as (
+
+    {{ source_columns('meta_ads', 'ad_sets') }}
+
+),
+
+latest as (
+
+    select *
+    from source
+    {{ latest_version(['id']) }}
+
+),
+
+final as (
+
+    select
+        -- ids
+        cast(id as varchar) as ad_set_id,
+        cast(campaign_id as varchar) as campaign_id,
+        cast(account_id as varchar) as account_id,
+
+        -- strings
+        name as ad_set_name,
+        status,
+        effective_status,
+        optimization_goal,
+        billing_event,
+
+        -- numerics: budgets and bids arrive in the currency's minor unit
+        cast(daily_budget as decimal(18, 6)) / 100 as daily_budget,
+        cast(bid_amount as decimal(18, 6)) / 100 as bid_amount,
+
+        -- timestamps
+        cast(created_time as timestamptz) as created_at,
+        cast(updated_time as timestamptz) as updated_at,
+
+        -- metadata
+        _ingested_at as ingested_at
+
+    from latest
+
+)
+
+select * from final

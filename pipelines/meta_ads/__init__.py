@@ -1,0 +1,214 @@
+"""dlt source for the Meta Marketing API: ad accounts, campaigns, ad sets, ads and daily ad insights.
+
+Configuration follows dlt's convention (``SOURCES__META_ADS__<KEY>`` environment variables or
+``[sources.meta_ads]`` in ``.dlt/config.toml`` / ``secrets.toml``): ``base_url``, ``api_version``,
+``access_token``, ``account_ids``, ``start_date``, ``end_date`` and the tuning keys below.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import dlt
+from dlt.common.typing import TSecretStrValue
+from dlt.extract.resource import DltResource
+
+from pipelines.errors import ConfigError
+from pipelines.http import RetryPolicy
+from pipelines.meta_ads import settings as s
+from pipelines.meta_ads.helpers import (
+    AccountCache,
+    MetaClient,
+    account_today,
+    chunks,
+    insight_problem,
+    normalize_account_ids,
+    parse_date,
+    quarantine_row,
+    report_window,
+    stamp,
+)
+
+log = logging.getLogger("adlake.meta_ads")
+
+_ICEBERG: dict[str, Any] = {"write_disposition": "append", "table_format": "iceberg"}
+_INGESTED_AT = {"_ingested_at": {"data_type": "timestamp"}}
+_ENTITY_COLUMNS = {
+    **_INGESTED_AT,
+    "created_time": {"data_type": "timestamp"},
+    "updated_time": {"data_type": "timestamp"},
+}
+_QUARANTINE_HINTS = dlt.mark.make_hints(
+    table_name="_quarantine",
+    write_disposition="append",
+    table_format="iceberg",
+    columns={"first_seen_at": {"data_type": "timestamp"}, "raw_record": {"data_type": "text"}},
+)
+
+
+@dlt.source(name="meta_ads", max_table_nesting=0)
+def meta_ads(
+    account_ids: Any = None,
+    access_token: TSecretStrValue | None = None,
+    base_url: str = s.DEFAULT_BASE_URL,
+    api_version: str = s.DEFAULT_API_VERSION,
+    start_date: str | None = None,
+    end_date: str | None = None,
+    attribution_window_days: int = s.ATTRIBUTION_WINDOW_DAYS,
+    days_per_request: int = s.DAYS_PER_REQUEST,
+    page_limit: int = s.PAGE_LIMIT,
+    usage_threshold_pct: float = s.USAGE_THRESHOLD_PCT,
+    max_throttle_wait_seconds: float = s.MAX_THROTTLE_WAIT_SECONDS,
+    max_attempts: int = 6,
+    backoff_base_seconds: float = 2.0,
+    timeout_seconds: float = 60.0,
+) -> list[DltResource]:
+    """Meta Ads for the configured ad accounts.
+
+    Args:
+        account_ids: ad account ids, comma-separated or a list (``act_`` prefix optional).
+        access_token: a Marketing API token with ``ads_read``.
+        base_url: Graph API root; point it at the sandbox to run offline.
+        api_version: Graph API version (``v21.0``).
+        start_date: first report day on the first run (default: 30 days ago).
+        end_date: last report day (default: today in each account's time zone).
+        attribution_window_days: days re-read on every run because Meta restates them.
+        days_per_request: report days per insights request.
+        page_limit: rows per page.
+        usage_threshold_pct: pause before any usage header reaches this percentage.
+        max_throttle_wait_seconds: longest single pause on usage headers.
+        max_attempts: attempts per request on throttling and transient errors.
+        backoff_base_seconds: first retry wait; doubles per attempt, with jitter.
+        timeout_seconds: per-request timeout.
+    """
+    if not access_token:
+        raise ConfigError(f"meta_ads: {s.ENV_PREFIX}ACCESS_TOKEN is not set (or sources.meta_ads.access_token)")
+    accounts_wanted = normalize_account_ids(account_ids)
+    if not accounts_wanted:
+        raise ConfigError(f"meta_ads: {s.ENV_PREFIX}ACCOUNT_IDS is not set (or sources.meta_ads.account_ids)")
+    if attribution_window_days < 1 or days_per_request < 1:
+        raise ConfigError("meta_ads: ATTRIBUTION_WINDOW_DAYS and DAYS_PER_REQUEST must be at least 1")
+    start = parse_date(start_date, f"{s.ENV_PREFIX}START_DATE") or (
+        datetime.now(UTC).date() - timedelta(days=s.DEFAULT_START_DAYS_AGO)
+    )
+    end = parse_date(end_date, f"{s.ENV_PREFIX}END_DATE")
+    client = MetaClient(
+        base_url=base_url,
+        api_version=api_version,
+        access_token=access_token,
+        policy=RetryPolicy(max_attempts=max_attempts, backoff_base=backoff_base_seconds, timeout=timeout_seconds),
+        usage_threshold_pct=usage_threshold_pct,
+        max_throttle_wait_seconds=max_throttle_wait_seconds,
+        page_limit=page_limit,
+    )
+    accounts = AccountCache(client, accounts_wanted)
+    return [
+        ad_accounts(accounts),
+        campaigns(accounts, client),
+        ad_sets(accounts, client),
+        ads(accounts, client),
+        insights(accounts, client, start, end, attribution_window_days, days_per_request),
+    ]
+
+
+@dlt.resource(name="ad_accounts", table_name="meta_ads__ad_accounts", columns=_INGESTED_AT, **_ICEBERG)
+def ad_accounts(accounts: AccountCache) -> Iterator[list[dict[str, Any]]]:
+    """One row per configured ad account and run (name, currency, time zone, status)."""
+    yield stamp(accounts.rows(), datetime.now(UTC))
+
+
+def _entity_pages(accounts: AccountCache, client: MetaClient, edge: str, fields: tuple[str, ...]) -> Iterator[Any]:
+    now = datetime.now(UTC)
+    for account in accounts.rows():
+        for page in client.get_pages(f"act_{account['account_id']}/{edge}", {"fields": ",".join(fields)}):
+            yield stamp(page, now)
+
+
+@dlt.resource(name="campaigns", table_name="meta_ads__campaigns", columns=_ENTITY_COLUMNS, **_ICEBERG)
+def campaigns(accounts: AccountCache, client: MetaClient) -> Iterator[list[dict[str, Any]]]:
+    """Every campaign of every account, as of this run (staging keeps the latest version)."""
+    yield from _entity_pages(accounts, client, "campaigns", s.CAMPAIGN_FIELDS)
+
+
+@dlt.resource(name="ad_sets", table_name="meta_ads__ad_sets", columns=_ENTITY_COLUMNS, **_ICEBERG)
+def ad_sets(accounts: AccountCache, client: MetaClient) -> Iterator[list[dict[str, Any]]]:
+    """Every ad set (adlake's ad group) of every account, as of this run."""
+    yield from _entity_pages(accounts, client, "adsets", s.AD_SET_FIELDS)
+
+
+@dlt.resource(name="ads", table_name="meta_ads__ads", columns=_ENTITY_COLUMNS, **_ICEBERG)
+def ads(accounts: AccountCache, client: MetaClient) -> Iterator[list[dict[str, Any]]]:
+    """Every ad of every account, as of this run."""
+    yield from _entity_pages(accounts, client, "ads", s.AD_FIELDS)
+
+
+@dlt.resource(
+    name="insights",
+    table_name="meta_ads__insights",
+    columns={
+        **_INGESTED_AT,
+        "date_start": {"data_type": "date", "partition": True},
+        "date_stop": {"data_type": "date"},
+        "actions": {"data_type": "json"},
+        "action_values": {"data_type": "json"},
+    },
+    **_ICEBERG,
+)
+def insights(
+    accounts: AccountCache,
+    client: MetaClient,
+    start: date,
+    end: date | None,
+    attribution_window_days: int,
+    days_per_request: int,
+) -> Iterator[Any]:
+    """Daily ad-level insights, re-reading the restatement window on every run.
+
+    Numbers stay as Meta sends them (strings) and are typed in staging; rows that do not
+    parse go to ``raw._quarantine`` with a reason. Duplicate (account, ad, day) rows inside
+    one run are dropped before they reach the lake.
+    """
+    state = dlt.current.resource_state().setdefault("last_date", {})
+    for account in accounts.rows():
+        account_id = str(account["account_id"])
+        last = state.get(account_id)
+        until = end or account_today(account.get("timezone_name"))
+        window = report_window(start, until, date.fromisoformat(last) if last else None, attribution_window_days)
+        if window is None:
+            continue
+        received = quarantined = duplicates = 0
+        seen: set[tuple[str, str]] = set()
+        for since, stop in chunks(*window, days_per_request):
+            params = {
+                "level": "ad",
+                "time_increment": 1,
+                "fields": ",".join(s.INSIGHT_FIELDS),
+                "action_attribution_windows": ",".join(s.ACTION_ATTRIBUTION_WINDOWS),
+                "time_range": f'{{"since":"{since.isoformat()}","until":"{stop.isoformat()}"}}',
+            }
+            for page in client.get_pages(f"act_{account_id}/insights", params):
+                now = datetime.now(UTC)
+                good = []
+                for row in page:
+                    received += 1
+                    problem = insight_problem(row)
+                    if problem is not None:
+                        quarantined += 1
+                        yield dlt.mark.with_hints(quarantine_row("insights", problem, row, now),
+                                                  _QUARANTINE_HINTS, create_table_variant=True)
+                        continue
+                    key = (str(row["ad_id"]), str(row["date_start"]))
+                    if key in seen:
+                        duplicates += 1
+                        continue
+                    seen.add(key)
+                    good.append({**row, "_ingested_at": now})
+                if good:
+                    yield good
+        log.info("meta_ads: account %s insights %s..%s: received %d, loaded %d, quarantined %d, duplicates %d",
+                 account_id, window[0], window[1], received, received - quarantined - duplicates,
+                 quarantined, duplicates)
+        state[account_id] = max(window[1].isoformat(), last or "")

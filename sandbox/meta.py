@@ -1,0 +1,378 @@
+"""Emulation of the Meta Marketing API (Graph API) over the simulated world.
+
+Faithful where the connector depends on it: numbers as strings, empty metrics absent,
+``actions``/``action_values`` arrays with attribution windows, cursor paging with ``next``
+links, Graph error envelopes with codes and subcodes, usage headers, and restatement:
+conversions for a day keep maturing for 28 days after it (relative to the sandbox clock).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import re
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from sandbox.server import Clock, Request, Response
+from sandbox.world import Ad, AdAccount, Delivery, World
+
+DEFAULT_TOKEN = "sandbox-meta-token"
+RESTATEMENT_DAYS = 28
+MAX_PAGE = 500
+DEFAULT_PAGE = 25
+
+PURCHASE = "offsite_conversion.fb_pixel_purchase"
+LEAD = "offsite_conversion.fb_pixel_lead"
+LINK_CLICK = "link_click"
+WINDOWS = ("1d_click", "7d_click", "28d_click", "1d_view")
+
+_PATH = re.compile(r"^/(?P<version>v\d+\.\d+)/act_(?P<account>[^/]+)(?:/(?P<edge>[a-z_]+))?/?$")
+_LEVELS = ("account", "campaign", "adset", "ad")
+
+
+@dataclass
+class MetaLimits:
+    """Per-account call budget behind the usage headers (Meta scores calls, not rows)."""
+
+    calls_per_window: int = 600
+    window_seconds: float = 300.0
+    throttle_reset_seconds: int = 1
+
+
+def money(cents: int) -> str:
+    """Meta's money strings: ``"96.18"``."""
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def maturity(day: date, as_of: date) -> float:
+    """Share of a day's final conversions reported by ``as_of``; 1.0 once the day is 28 days old."""
+    age = (as_of - day).days
+    return 1.0 if age >= RESTATEMENT_DAYS else 0.6 + 0.4 * age / RESTATEMENT_DAYS
+
+
+def _error(status: int, message: str, code: int, *, subcode: int | None = None, kind: str = "OAuthException",
+           transient: bool = False, headers: dict[str, str] | None = None, trace_seed: str = "") -> Response:
+    error: dict[str, Any] = {"message": message, "type": kind, "code": code}
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    if transient:
+        error["is_transient"] = True
+    error["fbtrace_id"] = base64.b64encode(hashlib.sha256(trace_seed.encode()).digest()[:9]).decode()
+    return Response.json(status, {"error": error}, headers)
+
+
+class MetaApp:
+    """The Graph API's ad-account endpoints: the account, its campaigns, ad sets, ads and insights."""
+
+    prefix = "/meta"
+    platform = "meta"
+
+    def __init__(self, world: World, clock: Clock, *, token: str = DEFAULT_TOKEN,
+                 limits: MetaLimits | None = None) -> None:
+        self.world = world
+        self.clock = clock
+        self.token = token
+        self.limits = limits or MetaLimits()
+        self._calls: dict[str, list[float]] = defaultdict(list)
+        self.blocked_calls = 0  # requests refused for exceeding the call budget
+        self._lock = threading.Lock()
+
+    # -- HTTP ---------------------------------------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        if request.method != "GET":
+            return _error(400, "Unsupported request method", 100, trace_seed=request.path)
+        match = _PATH.match(request.path)
+        if match is None:
+            return self.not_found(request)
+        if not self._authorized(request):
+            return _error(400, "Invalid OAuth access token - Cannot parse access token", 190,
+                          trace_seed=request.path)
+        account = self.world.account("meta", match["account"])
+        if account is None:
+            return _error(
+                400,
+                f"Unsupported get request. Object with ID 'act_{match['account']}' does not exist, cannot be "
+                "loaded due to missing permissions, or does not support this operation.",
+                100, subcode=33, kind="GraphMethodException", trace_seed=request.path,
+            )
+        usage, blocked = self._count_call(account)
+        if blocked:
+            self.blocked_calls += 1
+            return _error(400, "There have been too many calls from this ad-account. Wait a bit and try again.",
+                          80004, subcode=2446079, transient=True, headers=usage, trace_seed=request.path)
+        edge = match["edge"]
+        handlers = {None: self._account, "campaigns": self._campaigns, "adsets": self._ad_sets,
+                    "ads": self._ads, "insights": self._insights}
+        if edge not in handlers:
+            return self.not_found(request)
+        try:
+            return handlers[edge](account, request, usage)
+        except _BadParamError as exc:
+            return _error(400, f"(#100) {exc}", 100, kind="OAuthException", trace_seed=request.path)
+
+    def not_found(self, request: Request) -> Response:
+        return _error(404, f"Unknown path components: {request.path}", 2500, trace_seed=request.path)
+
+    def fault_response(self, kind: str, request: Request) -> Response:
+        if kind == "throttle":
+            headers = self._usage_headers(100.0, self.limits.throttle_reset_seconds, regain_minutes=0)
+            return _error(400, "(#17) User request limit reached", 17, subcode=2446079, transient=True,
+                          headers=headers, trace_seed=request.path)
+        if kind == "auth_expired":
+            return _error(400, "Error validating access token: Session has expired.", 190, subcode=463,
+                          trace_seed=request.path)
+        return _error(500, "An unexpected error has occurred. Please retry your request later.", 2,
+                      transient=True, trace_seed=request.path)
+
+    def _authorized(self, request: Request) -> bool:
+        header = request.headers.get("authorization", "")
+        supplied = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
+        return (supplied or request.param("access_token")) == self.token
+
+    # -- usage ----------------------------------------------------------------------------------
+    def _count_call(self, account: AdAccount) -> tuple[dict[str, str], bool]:
+        now = time.monotonic()
+        with self._lock:
+            calls = [t for t in self._calls[account.account_id] if now - t < self.limits.window_seconds]
+            blocked = len(calls) >= self.limits.calls_per_window
+            if not blocked:
+                calls.append(now)
+            self._calls[account.account_id] = calls
+            remaining = self.limits.window_seconds - (now - calls[0]) if calls else self.limits.window_seconds
+        pct = min(100.0, 100.0 * len(calls) / self.limits.calls_per_window)
+        return self._usage_headers(pct, math.ceil(remaining), regain_minutes=math.ceil(remaining / 60)
+                                   if blocked else 0, business=account.business_id), blocked
+
+    def _usage_headers(self, pct: float, reset_seconds: int, *, regain_minutes: int,
+                       business: str = "0") -> dict[str, str]:
+        pct = round(pct, 2)
+        buc = {business: [{"type": "ads_insights", "call_count": pct, "total_cputime": round(pct / 2, 2),
+                           "total_time": round(pct / 2, 2), "estimated_time_to_regain_access": regain_minutes,
+                           "ads_api_access_tier": "standard_access"}]}
+        return {
+            "x-business-use-case-usage": json.dumps(buc, separators=(",", ":")),
+            "x-ad-account-usage": json.dumps({"acc_id_util_pct": pct, "reset_time_duration": reset_seconds},
+                                             separators=(",", ":")),
+            "x-app-usage": json.dumps({"call_count": round(pct / 4, 2), "total_cputime": 0, "total_time": 0},
+                                      separators=(",", ":")),
+        }
+
+    # -- objects --------------------------------------------------------------------------------
+    def _account(self, account: AdAccount, request: Request, usage: dict[str, str]) -> Response:
+        full = {"id": f"act_{account.account_id}", "account_id": account.account_id, "name": account.name,
+                "currency": account.currency, "timezone_name": account.timezone, "account_status": 1,
+                "business_name": "Nordlys Home"}
+        return Response.json(200, _pick(full, request, default=("id",), always=("id",)), usage)
+
+    def _timestamp(self, account: AdAccount, day: date, seed: str) -> str:
+        minutes = int(hashlib.sha256(seed.encode()).hexdigest(), 16) % (24 * 60)
+        moment = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(account.timezone)) + timedelta(minutes=minutes)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+    def _campaigns(self, account: AdAccount, request: Request, usage: dict[str, str]) -> Response:
+        rows = [{
+            "id": c.campaign_id, "account_id": account.account_id, "name": c.name, "objective": c.objective,
+            "status": "ACTIVE", "effective_status": "ACTIVE",
+            "created_time": self._timestamp(account, c.created_day, c.campaign_id),
+            "updated_time": self._timestamp(account, c.created_day, c.campaign_id + "u"),
+        } for c in self.world.campaigns(account)]
+        return self._page(rows, request, usage)
+
+    def _ad_sets(self, account: AdAccount, request: Request, usage: dict[str, str]) -> Response:
+        rows = [{
+            "id": g.ad_group_id, "account_id": account.account_id, "campaign_id": c.campaign_id, "name": g.name,
+            "status": "ACTIVE", "effective_status": "ACTIVE", "daily_budget": str(g.daily_budget_cents),
+            "optimization_goal": "OFFSITE_CONVERSIONS", "billing_event": "IMPRESSIONS",
+            "created_time": self._timestamp(account, g.start_day, g.ad_group_id),
+            "updated_time": self._timestamp(account, g.start_day, g.ad_group_id + "u"),
+        } for c in self.world.campaigns(account) for g in self.world.ad_groups(c)]
+        return self._page(rows, request, usage)
+
+    def _ads(self, account: AdAccount, request: Request, usage: dict[str, str]) -> Response:
+        as_of = self.clock.as_of
+        rows = [{
+            "id": ad.ad_id, "account_id": account.account_id, "campaign_id": ad.ad_group.campaign.campaign_id,
+            "adset_id": ad.ad_group.ad_group_id, "name": ad.name,
+            "status": "PAUSED" if ad.end_day is not None and ad.end_day < as_of else "ACTIVE",
+            "effective_status": "PAUSED" if ad.end_day is not None and ad.end_day < as_of else "ACTIVE",
+            "created_time": self._timestamp(account, ad.start_day, ad.ad_id),
+            "updated_time": self._timestamp(account, min(ad.end_day or ad.start_day, as_of), ad.ad_id + "u"),
+        } for ad in self.world.all_ads(account)]
+        return self._page(rows, request, usage)
+
+    # -- insights -------------------------------------------------------------------------------
+    def _insights(self, account: AdAccount, request: Request, usage: dict[str, str]) -> Response:
+        level = request.param("level", "account")
+        if level not in _LEVELS:
+            raise _BadParamError(f"Param level must be one of {{{', '.join(_LEVELS)}}}")
+        if request.param("time_increment", "1") != "1":
+            raise _BadParamError("the sandbox supports time_increment=1 only")
+        since, until = _time_range(request.param("time_range"))
+        until = min(until, self.clock.as_of)  # the future has not happened yet
+        deliveries = (
+            d for ad in self.world.all_ads(account) for day in _days(since, until)
+            if (d := self.world.delivery(ad, day)) is not None
+        )
+        rows = [self._format(account, key, totals) for key, totals in _aggregate(deliveries, level, self.clock.as_of)]
+        return self._page(rows, request, usage, default_fields=("date_start", "date_stop", "impressions", "spend"))
+
+    def _format(self, account: AdAccount, key: tuple[Any, ...], t: dict[str, int]) -> dict[str, Any]:
+        day, ad = key[0], key[1]
+        row: dict[str, Any] = {"account_id": account.account_id, "account_name": account.name,
+                               "account_currency": account.currency}
+        if ad is not None:
+            level_entities = _entity_names(ad, len(key) - 2)
+            row.update(level_entities)
+        row.update({
+            "date_start": day.isoformat(), "date_stop": day.isoformat(),
+            "impressions": str(t["impressions"]), "clicks": str(t["clicks"]),
+            "inline_link_clicks": str(t["link_clicks"]), "spend": money(t["spend_cents"]),
+            "reach": str(t["reach"]), "frequency": f"{t['impressions'] / t['reach']:.6f}",
+        })
+        actions, values = _actions(t)
+        if actions:
+            row["actions"] = actions
+        if values:
+            row["action_values"] = values
+        return row
+
+    def _page(self, rows: list[dict[str, Any]], request: Request, usage: dict[str, str],
+              default_fields: tuple[str, ...] = ("id",)) -> Response:
+        try:
+            limit = min(MAX_PAGE, max(1, int(request.param("limit") or DEFAULT_PAGE)))
+            offset = _decode_cursor(request.param("after")) if request.param("after") else 0
+        except ValueError as exc:
+            raise _BadParamError(f"invalid paging parameter: {exc}") from exc
+        page = [_pick(r, request, default=default_fields) for r in rows[offset:offset + limit]]
+        body: dict[str, Any] = {"data": page}
+        if rows:
+            paging: dict[str, Any] = {"cursors": {"before": _encode_cursor(offset),
+                                                  "after": _encode_cursor(offset + len(page) - 1 + 1)}}
+            if offset + limit < len(rows):
+                query = {k: v for k, v in request.query.items() if k not in ("after", "before", "access_token")}
+                query.update({"limit": str(limit), "after": _encode_cursor(offset + limit)})
+                paging["next"] = f"{request.base_url}{request.path}?{urlencode(query)}"
+            body["paging"] = paging
+        return Response.json(200, body, usage)
+
+
+class _BadParamError(ValueError):
+    pass
+
+
+def _pick(row: dict[str, Any], request: Request, *, default: tuple[str, ...],
+          always: tuple[str, ...] = ()) -> dict[str, Any]:
+    fields = request.param("fields")
+    wanted = [f.strip() for f in fields.split(",")] if fields else list(default)
+    return {k: row[k] for k in (*always, *wanted) if k in row}
+
+
+def _encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    if not text.startswith("offset:"):
+        raise ValueError("unknown cursor")
+    return int(text.removeprefix("offset:"))
+
+
+def _time_range(value: str | None) -> tuple[date, date]:
+    if not value:
+        raise _BadParamError("time_range is required by the sandbox (Meta defaults to the last 30 days)")
+    try:
+        parsed = json.loads(value)
+        since, until = date.fromisoformat(parsed["since"]), date.fromisoformat(parsed["until"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _BadParamError(f"Param time_range is not a valid {{since, until}} object: {value}") from exc
+    if until < since:
+        raise _BadParamError("time_range until is before since")
+    return since, until
+
+
+def _days(since: date, until: date) -> Iterable[date]:
+    day = since
+    while day <= until:
+        yield day
+        day += timedelta(days=1)
+
+
+def _level_key(ad: Ad, level: str) -> tuple[Any, ...]:
+    depth = _LEVELS.index(level)
+    ids = (ad.ad_group.campaign.campaign_id, ad.ad_group.ad_group_id, ad.ad_id)[:depth]
+    return ids
+
+
+def _aggregate(deliveries: Iterable[Delivery], level: str, as_of: date) -> list[tuple[tuple[Any, ...], dict[str, int]]]:
+    """Sum deliveries to the requested level, applying the restatement maturity per day."""
+    totals: dict[tuple[Any, ...], dict[str, int]] = {}
+    representative: dict[tuple[Any, ...], Ad] = {}
+    for d in deliveries:
+        ids = _level_key(d.ad, level)
+        key = (d.day, *ids)
+        t = totals.setdefault(key, defaultdict(int))
+        representative[key] = d.ad
+        factor = maturity(d.day, as_of)
+        click = math.floor(d.click_purchases * factor)
+        view = math.floor(d.view_purchases * factor)
+        final = d.click_purchases + d.view_purchases
+        t["spend_cents"] += d.spend_cents
+        t["impressions"] += d.impressions
+        t["reach"] += d.reach
+        t["clicks"] += d.clicks
+        t["link_clicks"] += d.link_clicks
+        t["purchase_28d_click"] += click
+        t["purchase_7d_click"] += math.floor(click * 0.9)
+        t["purchase_1d_click"] += math.floor(click * 0.6)
+        t["purchase_1d_view"] += view
+        t["purchase_value_cents"] += d.purchase_value_cents * (click + view) // final if final else 0
+        t["lead"] += math.floor(d.leads * factor)
+    ordered = sorted(totals, key=lambda k: tuple(str(x) for x in k))
+    return [((key[0], representative[key] if len(key) > 1 else None, *key[1:]), totals[key]) for key in ordered]
+
+
+def _entity_names(ad: Ad, depth: int) -> dict[str, str]:
+    names: dict[str, str] = {}
+    if depth >= 1:
+        names.update(campaign_id=ad.ad_group.campaign.campaign_id, campaign_name=ad.ad_group.campaign.name)
+    if depth >= 2:
+        names.update(adset_id=ad.ad_group.ad_group_id, adset_name=ad.ad_group.name)
+    if depth >= 3:
+        names.update(ad_id=ad.ad_id, ad_name=ad.name)
+    return names
+
+
+def _actions(t: dict[str, int]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """The ``actions`` and ``action_values`` arrays; ``value`` follows the default 7d_click_1d_view setting."""
+    actions: list[dict[str, str]] = []
+    values: list[dict[str, str]] = []
+    if t["link_clicks"]:
+        actions.append({"action_type": LINK_CLICK, "value": str(t["link_clicks"]),
+                        "1d_click": str(t["link_clicks"]), "7d_click": str(t["link_clicks"]),
+                        "28d_click": str(t["link_clicks"])})
+    purchases = {w: t[f"purchase_{w}"] for w in WINDOWS}
+    default = purchases["7d_click"] + purchases["1d_view"]
+    if default or purchases["28d_click"]:
+        entry = {"action_type": PURCHASE, "value": str(default)}
+        entry.update({w: str(n) for w, n in purchases.items() if n})
+        actions.append(entry)
+        total = purchases["28d_click"] + purchases["1d_view"]
+        per = t["purchase_value_cents"] / total if total else 0
+        value_entry = {"action_type": PURCHASE, "value": money(round(per * default))}
+        value_entry.update({w: money(round(per * n)) for w, n in purchases.items() if n})
+        values.append(value_entry)
+    if t["lead"]:
+        lead = str(t["lead"])
+        actions.append({"action_type": LEAD, "value": lead, "7d_click": lead, "28d_click": lead})
+    return actions, values

@@ -1,0 +1,214 @@
+"""The simulated world: advertisers' accounts, their campaign hierarchies and daily delivery.
+
+Everything is a pure function of ``(seed, scale, keys)``: each entity and each (ad, day) draws
+from its own random stream seeded by a stable hash of its keys, so any slice can be generated
+on demand, in any order, without holding the world in memory, and the same seed always gives
+byte-identical output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import cached_property
+
+DEFAULT_SEED = 7
+DEFAULT_START = date(2026, 9, 1)
+DEFAULT_DAYS = 60
+
+
+def stream(seed: int, *keys: object) -> random.Random:
+    """A random stream of its own for one entity or event, stable across processes and runs."""
+    digest = hashlib.sha256("|".join(map(str, (seed, *keys))).encode()).digest()
+    return random.Random(int.from_bytes(digest[:16], "big"))
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    """The knobs of a world: seed, size and the simulated calendar."""
+
+    seed: int = DEFAULT_SEED
+    scale: float = 1.0
+    start_date: date = DEFAULT_START
+    days: int = DEFAULT_DAYS
+
+    @property
+    def end_date(self) -> date:
+        """Last simulated day (inclusive)."""
+        return self.start_date + timedelta(days=self.days - 1)
+
+    def dates(self) -> list[date]:
+        """Every simulated day."""
+        return [self.start_date + timedelta(days=i) for i in range(self.days)]
+
+
+@dataclass(frozen=True)
+class AdAccount:
+    platform: str
+    account_id: str
+    name: str
+    currency: str
+    timezone: str
+    business_id: str
+
+
+@dataclass(frozen=True)
+class Campaign:
+    account: AdAccount
+    campaign_id: str
+    name: str
+    objective: str
+    created_day: date
+
+
+@dataclass(frozen=True)
+class AdGroup:
+    campaign: Campaign
+    ad_group_id: str
+    name: str
+    daily_budget_cents: int
+    start_day: date
+
+
+@dataclass(frozen=True)
+class Ad:
+    ad_group: AdGroup
+    ad_id: str
+    name: str
+    start_day: date
+    end_day: date | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What really happened for one ad on one local day (before any platform's reporting)."""
+
+    ad: Ad
+    day: date
+    spend_cents: int
+    impressions: int
+    reach: int
+    clicks: int
+    link_clicks: int
+    click_purchases: int
+    view_purchases: int
+    leads: int
+    purchase_value_cents: int
+
+
+# Account templates per platform: (name, currency, time zone). More platforms join in issue B.
+_ACCOUNT_TEMPLATES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "meta": (
+        ("Nordlys Home PL", "PLN", "Europe/Warsaw"),
+        ("Nordlys Home US", "USD", "America/New_York"),
+    ),
+}
+_OBJECTIVES = ("OUTCOME_SALES", "OUTCOME_LEADS", "OUTCOME_TRAFFIC")
+_CAMPAIGN_THEMES = ("Prospecting", "Retargeting", "Brand", "Seasonal", "Catalog", "Lookalike")
+# Typical cost per thousand impressions, in the account currency's main unit.
+_CPM = {"PLN": (18.0, 45.0), "USD": (6.0, 14.0), "EUR": (5.0, 12.0)}
+_BUDGET = {"PLN": (80, 600), "USD": (20, 150), "EUR": (20, 150)}
+
+
+@dataclass
+class World:
+    """A deterministic world for one configuration."""
+
+    config: WorldConfig = field(default_factory=WorldConfig)
+
+    def _id(self, *keys: object, digits: int = 15) -> str:
+        rng = stream(self.config.seed, "id", *keys)
+        return str(rng.randrange(10 ** (digits - 1), 10**digits))
+
+    @cached_property
+    def accounts(self) -> dict[str, list[AdAccount]]:
+        """Ad accounts per platform."""
+        out: dict[str, list[AdAccount]] = {}
+        for platform, templates in _ACCOUNT_TEMPLATES.items():
+            business = self._id(platform, "business", digits=15)
+            out[platform] = [
+                AdAccount(platform, self._id(platform, "account", i, digits=10), name, currency, tz, business)
+                for i, (name, currency, tz) in enumerate(templates)
+            ]
+        return out
+
+    def account(self, platform: str, account_id: str) -> AdAccount | None:
+        """One account by id, or None when the platform has no such account."""
+        return next((a for a in self.accounts.get(platform, []) if a.account_id == account_id), None)
+
+    def campaigns(self, account: AdAccount) -> list[Campaign]:
+        """Campaigns of an account; their number grows with the scale."""
+        count = max(1, round(3 * self.config.scale))
+        out = []
+        for i in range(count):
+            rng = stream(self.config.seed, "campaign", account.account_id, i)
+            theme = _CAMPAIGN_THEMES[i % len(_CAMPAIGN_THEMES)]
+            out.append(Campaign(
+                account=account,
+                campaign_id=self._id("campaign", account.account_id, i, digits=18),
+                name=f"{theme} {account.currency} {i + 1:02d}",
+                objective=_OBJECTIVES[rng.randrange(len(_OBJECTIVES))],
+                created_day=self.config.start_date - timedelta(days=rng.randrange(5, 40)),
+            ))
+        return out
+
+    def ad_groups(self, campaign: Campaign) -> list[AdGroup]:
+        """Two ad groups (Meta ad sets) per campaign, each with its own daily budget."""
+        low, high = _BUDGET[campaign.account.currency]
+        out = []
+        for i in range(2):
+            rng = stream(self.config.seed, "ad_group", campaign.campaign_id, i)
+            out.append(AdGroup(
+                campaign=campaign,
+                ad_group_id=self._id("ad_group", campaign.campaign_id, i, digits=18),
+                name=f"{campaign.name} / {('Broad', 'Interest', 'Custom audience')[rng.randrange(3)]} {i + 1}",
+                daily_budget_cents=rng.randrange(low, high) * 100,
+                start_day=self.config.start_date + timedelta(days=rng.randrange(0, 5)),
+            ))
+        return out
+
+    def ads(self, ad_group: AdGroup) -> list[Ad]:
+        """Two ads per ad group; some stop before the end of the simulated period."""
+        out = []
+        for i in range(2):
+            rng = stream(self.config.seed, "ad", ad_group.ad_group_id, i)
+            start = ad_group.start_day + timedelta(days=rng.randrange(0, 3))
+            stops = rng.random() < 0.25
+            end = self.config.end_date - timedelta(days=rng.randrange(5, 25)) if stops else None
+            out.append(Ad(ad_group, self._id("ad", ad_group.ad_group_id, i, digits=18),
+                          f"{ad_group.name} / Creative {chr(65 + i)}", start, end))
+        return out
+
+    def all_ads(self, account: AdAccount) -> list[Ad]:
+        """Every ad of an account, in hierarchy order."""
+        return [ad for c in self.campaigns(account) for g in self.ad_groups(c) for ad in self.ads(g)]
+
+    def delivery(self, ad: Ad, day: date) -> Delivery | None:
+        """What the ad delivered on a local day, or None when it did not run."""
+        if day < ad.start_day or (ad.end_day is not None and day > ad.end_day):
+            return None
+        if not self.config.start_date <= day <= self.config.end_date:
+            return None
+        rng = stream(self.config.seed, "delivery", ad.ad_id, day.isoformat())
+        currency = ad.ad_group.campaign.account.currency
+        weekday = 1.15 if day.weekday() < 5 else 0.8
+        # Each ad of the ad set takes a share of the ad set's budget.
+        spend_cents = int(ad.ad_group.daily_budget_cents * 0.5 * weekday * rng.uniform(0.55, 1.0))
+        if spend_cents <= 0:
+            return None
+        cpm = rng.uniform(*_CPM[currency])
+        impressions = max(1, int(spend_cents / 100 / cpm * 1000))
+        frequency = rng.uniform(1.05, 1.9)
+        reach = max(1, int(impressions / frequency))
+        clicks = int(impressions * rng.uniform(0.006, 0.025))
+        link_clicks = int(clicks * rng.uniform(0.55, 0.85))
+        cvr = rng.uniform(0.01, 0.05)
+        click_purchases = int(link_clicks * cvr + rng.random())
+        view_purchases = int(impressions * rng.uniform(0.00002, 0.0001) + rng.random())
+        leads = int(link_clicks * rng.uniform(0.0, 0.04) + rng.random())
+        avg_order_cents = int(rng.uniform(*_BUDGET[currency]) * 100 * 2.5)
+        value = sum(int(avg_order_cents * rng.uniform(0.6, 1.4)) for _ in range(click_purchases + view_purchases))
+        return Delivery(ad, day, spend_cents, impressions, reach, clicks, link_clicks, click_purchases,
+                        view_purchases, leads, value)

@@ -1,0 +1,65 @@
+"""Shared fixtures: an isolated lake per test, the sandbox on a free loopback port, Meta settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipelines.lake import Lake
+from sandbox.meta import DEFAULT_TOKEN
+from sandbox.server import SandboxServer
+from sandbox.world import World, WorldConfig
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quiet_environment(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Nothing leaves the machine; Prefect keeps its state away from the user's home."""
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+    os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect_home"))
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ["ADLAKE_PROJECT_DIR"] = str(REPO)
+
+
+@pytest.fixture
+def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lake:
+    """A fresh embedded lake in a temporary ADLAKE_HOME."""
+    for key in [k for k in os.environ if k.startswith(("SOURCES__", "ADLAKE_")) and k != "ADLAKE_PROJECT_DIR"]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("ADLAKE_HOME", str(tmp_path / "lake"))
+    return Lake()
+
+
+@pytest.fixture(scope="session")
+def world() -> World:
+    return World(WorldConfig())
+
+
+@pytest.fixture
+def sandbox(world: World) -> Iterator[SandboxServer]:
+    with SandboxServer(world) as server:
+        yield server
+
+
+def meta_settings(server: SandboxServer) -> dict[str, str]:
+    """Environment that points the Meta source at a sandbox, with quick retries."""
+    return {
+        "SOURCES__META_ADS__BASE_URL": server.url_for("meta"),
+        "SOURCES__META_ADS__ACCESS_TOKEN": DEFAULT_TOKEN,
+        "SOURCES__META_ADS__ACCOUNT_IDS": ",".join(a.account_id for a in server.world.accounts["meta"]),
+        "SOURCES__META_ADS__BACKOFF_BASE_SECONDS": "0.01",
+        "SOURCES__META_ADS__MAX_ATTEMPTS": "4",
+    }
+
+
+@pytest.fixture
+def meta_env(lake: Lake, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> SandboxServer:
+    """The Meta source configured against the sandbox, in a fresh lake."""
+    for key, value in meta_settings(sandbox).items():
+        monkeypatch.setenv(key, value)
+    return sandbox
