@@ -76,10 +76,17 @@ class _NoTraceback(logging.Filter):
         return True
 
 
+class _DropServerStop(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Stopping temporary server")
+
+
 def _quiet_tracebacks() -> None:
-    for name in [n for n in logging.root.manager.loggerDict if n.split(".")[0] in ("prefect", "dlt", "adlake")]:
-        for handler in logging.getLogger(name).handlers:
-            handler.addFilter(_NoTraceback())
+    # Logger filters run before any handler, whichever handlers Prefect attaches later.
+    names = {"prefect", "prefect.flow_runs", "prefect.task_runs", "dlt", "adlake"}
+    names |= {n for n in logging.root.manager.loggerDict if n.split(".")[0] in ("prefect", "dlt", "adlake")}
+    for name in names:
+        logging.getLogger(name).addFilter(_NoTraceback())
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
@@ -134,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             import prefect  # noqa: F401 - configures its loggers, which _quiet_tracebacks then filters
 
             _quiet_tracebacks()
+            # The temporary API server announces its stop at exit, after our error line: keep it quiet.
+            logging.getLogger("prefect").addFilter(_DropServerStop())
         handlers[args.command](args)
     except KeyboardInterrupt:
         print("adlake: interrupted", file=sys.stderr)

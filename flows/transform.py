@@ -47,7 +47,11 @@ def run_dbt(args: Sequence[str], lake: Lake | None = None) -> DbtResult:
     os.environ["ADLAKE_DUCKDB_PATH"] = str(lake.settings.duckdb_path)
     lake.settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     argv = [*args, "--project-dir", str(folder), "--profiles-dir", str(folder)]
-    outcome = dbtRunner().invoke(argv)
+    _release_dbt_duckdb()
+    try:
+        outcome = dbtRunner().invoke(argv)
+    finally:
+        _release_dbt_duckdb()
     result = DbtResult(command=" ".join(args))
     for node in getattr(outcome.result, "results", None) or []:
         status = str(node.status)
@@ -63,6 +67,22 @@ def run_dbt(args: Sequence[str], lake: Lake | None = None) -> DbtResult:
         shown = ", ".join(result.failures[:5]) + (" ..." if len(result.failures) > 5 else "")
         raise AdlakeError(f"dbt {result.command} failed: {shown or 'see the dbt output above'}")
     return result
+
+
+def _release_dbt_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open for the whole process.
+
+    Otherwise a second dbt invocation in the same process (a Prefect worker, a test) reuses the
+    first one's connection and never re-runs the lake plugin, so its raw views keep pointing at
+    the snapshots of the first run; and the file stays locked against other processes.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        env = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+    if env is not None:
+        env.close()
 
 
 def published_models(folder: Path | None = None) -> list[str]:

@@ -12,6 +12,7 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipelines.errors import AdlakeError
 from pipelines.lake import RAW, Lake
 
 if TYPE_CHECKING:
@@ -94,11 +95,9 @@ def _empty_select(con: duckdb.DuckDBPyConnection, schema: pa.Schema) -> str:
 
 
 def connect_file(path: Path) -> duckdb.DuckDBPyConnection:
-    """Open the lake's DuckDB file.
-
-    Read-write on purpose: DuckDB refuses a second in-process connection to a file with a
-    different configuration, and dbt-duckdb keeps its (read-write) one open for the process.
-    """
+    """Open the lake's DuckDB file read-only (dbt has released it: see ``flows.transform.run_dbt``)."""
     import duckdb
 
-    return duckdb.connect(str(path))
+    if not path.is_file():
+        raise AdlakeError(f"no DuckDB file at {path}: run `dbt build` (or `adlake run`) first")
+    return duckdb.connect(str(path), read_only=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -53,6 +54,17 @@ def _parse_usage(value: str | None) -> Any:
         return None
 
 
+def _number(value: Any) -> float:
+    """A usage figure as a float; anything unreadable counts as 0 (headers are advisory)."""
+    if isinstance(value, bool):
+        return 0.0
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return number if math.isfinite(number) and number > 0 else 0.0
+
+
 def usage_wait_seconds(headers: Mapping[str, str], threshold_pct: float) -> float:
     """Seconds to pause given Meta's usage headers, 0 when every budget is below the threshold.
 
@@ -60,19 +72,20 @@ def usage_wait_seconds(headers: Mapping[str, str], threshold_pct: float) -> floa
     ``x-ad-account-usage`` gives ``reset_time_duration`` in seconds.
     """
     highest, wait = 0.0, 0.0
-    buc = _parse_usage(headers.get("x-business-use-case-usage")) or {}
+    buc = _parse_usage(headers.get("x-business-use-case-usage"))
     for entries in buc.values() if isinstance(buc, dict) else ():
         for entry in entries if isinstance(entries, list) else ():
-            highest = max(highest, *(float(entry.get(k) or 0) for k in ("call_count", "total_cputime", "total_time")))
-            wait = max(wait, 60.0 * float(entry.get("estimated_time_to_regain_access") or 0))
-    account = _parse_usage(headers.get("x-ad-account-usage")) or {}
+            if isinstance(entry, dict):
+                highest = max(highest, *(_number(entry.get(k)) for k in ("call_count", "total_cputime", "total_time")))
+                wait = max(wait, 60.0 * _number(entry.get("estimated_time_to_regain_access")))
+    account = _parse_usage(headers.get("x-ad-account-usage"))
     if isinstance(account, dict):
-        highest = max(highest, float(account.get("acc_id_util_pct") or 0))
+        highest = max(highest, _number(account.get("acc_id_util_pct")))
         if highest >= threshold_pct:
-            wait = max(wait, float(account.get("reset_time_duration") or 0))
-    app = _parse_usage(headers.get("x-app-usage")) or {}
+            wait = max(wait, _number(account.get("reset_time_duration")))
+    app = _parse_usage(headers.get("x-app-usage"))
     if isinstance(app, dict):
-        highest = max(highest, *(float(app.get(k) or 0) for k in ("call_count", "total_cputime", "total_time")))
+        highest = max(highest, *(_number(app.get(k)) for k in ("call_count", "total_cputime", "total_time")))
     if highest < threshold_pct and wait == 0.0:
         return 0.0
     return wait if wait > 0 else 60.0

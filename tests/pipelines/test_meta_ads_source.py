@@ -12,7 +12,7 @@ import pytest
 from pipelines.errors import ConfigError, SourceError
 from pipelines.lake import RAW, Lake
 from pipelines.runner import run_source
-from sandbox.faults import FaultPlan, FaultRule
+from sandbox.faults import FaultRule
 from sandbox.meta import MetaApp, MetaLimits
 from sandbox.server import Request, Response, SandboxServer
 from tests.apiclient import insights as api_insights
@@ -155,7 +155,8 @@ def test_wrong_token_names_the_setting(loaded_lake: Lake, monkeypatch: pytest.Mo
 def test_unknown_account_names_the_account(loaded_lake: Lake, monkeypatch: pytest.MonkeyPatch) -> None:
     before = _snapshots(loaded_lake)
     monkeypatch.setenv("SOURCES__META_ADS__ACCOUNT_IDS", "act_999")
-    with pytest.raises(ConfigError, match=r"act_999 from SOURCES__META_ADS__ACCOUNT_IDS is not readable: .*does not exist"):
+    expected = r"act_999 from SOURCES__META_ADS__ACCOUNT_IDS is not readable: .*does not exist"
+    with pytest.raises(ConfigError, match=expected):
         run_source("meta_ads")
     assert _snapshots(loaded_lake) == before
 
