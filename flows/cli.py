@@ -46,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("publish", help="publish the marts built by `dbt build` to the Iceberg namespace marts")
 
+    bench = commands.add_parser("bench", help="time sandbox pull, ingest, dbt build and publication in a scratch lake")
+    bench.add_argument("--scale", type=float, default=1.0, help="sandbox world size (1 = default)")
+    bench.add_argument("--days", type=int, default=None, help="report days to ingest (default: the whole world)")
+    bench.add_argument("--seed", type=int, default=None, help="sandbox world seed")
+
     sandbox = commands.add_parser("sandbox", help="the simulated platforms")
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="SUBCOMMAND")
     serve = sandbox_commands.add_parser("serve", help="serve the emulated platform APIs until interrupted")
@@ -113,6 +118,14 @@ def _cmd_publish(args: argparse.Namespace) -> None:
         print(f"published marts.{name}: {rows} rows")
 
 
+def _cmd_bench(args: argparse.Namespace) -> None:
+    import json
+
+    from flows.bench import run_bench
+
+    print(json.dumps(run_bench(scale=args.scale, days=args.days, seed=args.seed), indent=2))
+
+
 def _cmd_sandbox(args: argparse.Namespace) -> None:
     from sandbox.meta import DEFAULT_TOKEN
     from sandbox.server import SandboxServer
@@ -135,7 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``adlake`` command."""
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
-    handlers = {"demo": _cmd_demo, "run": _cmd_run, "publish": _cmd_publish, "sandbox": _cmd_sandbox}
+    handlers = {"demo": _cmd_demo, "run": _cmd_run, "publish": _cmd_publish, "bench": _cmd_bench,
+                "sandbox": _cmd_sandbox}
     try:
         if not args.verbose:
             import prefect  # noqa: F401 - configures its loggers, which _quiet_tracebacks then filters

@@ -32,6 +32,7 @@ class RetryPolicy:
     backoff_max: float = 120.0
     jitter: float = 0.25
     timeout: float = 60.0
+    max_wait: float = 900.0  # cap on any single wait, including the platform's own regain times
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """Wait before retry number ``attempt`` (1-based)."""
@@ -140,7 +141,7 @@ class ApiClient:
                 suffix = f" (gave up after {attempt} attempts)" if verdict.retry else ""
                 raise SourceError(self.source, f"GET {endpoint} failed: {verdict.message}{suffix}",
                                   transient=verdict.retry and not verdict.persistent, status=verdict.status)
-            wait = max(self.policy.backoff(attempt, self._rng), verdict.wait or 0.0)
+            wait = min(self.policy.max_wait, max(self.policy.backoff(attempt, self._rng), verdict.wait or 0.0))
             log.warning("%s: GET %s: %s; retry %d/%d in %.1f s", self.source, endpoint, verdict.message,
                         attempt + 1, self.policy.max_attempts, wait)
             time.sleep(wait)

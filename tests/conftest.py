@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from pipelines.lake import Lake
 from sandbox.meta import DEFAULT_TOKEN
@@ -14,6 +15,11 @@ from sandbox.server import SandboxServer
 from sandbox.world import World, WorldConfig
 
 REPO = Path(__file__).resolve().parents[1]
+
+# A fresh checkout has no .hypothesis cache: the first text draw builds Unicode tables (about 1 s on
+# 2 cores), which the too_slow health check would report as slow input generation.
+settings.register_profile("adlake", suppress_health_check=[HealthCheck.too_slow], deadline=1000)
+settings.load_profile("adlake")
 
 
 @pytest.fixture(scope="session", autouse=True)

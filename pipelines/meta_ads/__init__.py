@@ -24,6 +24,7 @@ from pipelines.meta_ads.helpers import (
     MetaClient,
     account_today,
     chunks,
+    entity_pages,
     insight_problem,
     normalize_account_ids,
     parse_date,
@@ -99,7 +100,8 @@ def meta_ads(
         base_url=base_url,
         api_version=api_version,
         access_token=access_token,
-        policy=RetryPolicy(max_attempts=max_attempts, backoff_base=backoff_base_seconds, timeout=timeout_seconds),
+        policy=RetryPolicy(max_attempts=max_attempts, backoff_base=backoff_base_seconds, timeout=timeout_seconds,
+                           max_wait=max_throttle_wait_seconds),
         usage_threshold_pct=usage_threshold_pct,
         max_throttle_wait_seconds=max_throttle_wait_seconds,
         page_limit=page_limit,
@@ -120,29 +122,22 @@ def ad_accounts(accounts: AccountCache) -> Iterator[list[dict[str, Any]]]:
     yield stamp(accounts.rows(), datetime.now(UTC))
 
 
-def _entity_pages(accounts: AccountCache, client: MetaClient, edge: str, fields: tuple[str, ...]) -> Iterator[Any]:
-    now = datetime.now(UTC)
-    for account in accounts.rows():
-        for page in client.get_pages(f"act_{account['account_id']}/{edge}", {"fields": ",".join(fields)}):
-            yield stamp(page, now)
-
-
 @dlt.resource(name="campaigns", table_name="meta_ads__campaigns", columns=_ENTITY_COLUMNS, **_ICEBERG)
 def campaigns(accounts: AccountCache, client: MetaClient) -> Iterator[list[dict[str, Any]]]:
     """Every campaign of every account, as of this run (staging keeps the latest version)."""
-    yield from _entity_pages(accounts, client, "campaigns", s.CAMPAIGN_FIELDS)
+    yield from entity_pages(accounts, client, "campaigns", s.CAMPAIGN_FIELDS)
 
 
 @dlt.resource(name="ad_sets", table_name="meta_ads__ad_sets", columns=_ENTITY_COLUMNS, **_ICEBERG)
 def ad_sets(accounts: AccountCache, client: MetaClient) -> Iterator[list[dict[str, Any]]]:
     """Every ad set (adlake's ad group) of every account, as of this run."""
-    yield from _entity_pages(accounts, client, "adsets", s.AD_SET_FIELDS)
+    yield from entity_pages(accounts, client, "adsets", s.AD_SET_FIELDS)
 
 
 @dlt.resource(name="ads", table_name="meta_ads__ads", columns=_ENTITY_COLUMNS, **_ICEBERG)
 def ads(accounts: AccountCache, client: MetaClient) -> Iterator[list[dict[str, Any]]]:
     """Every ad of every account, as of this run."""
-    yield from _entity_pages(accounts, client, "ads", s.AD_FIELDS)
+    yield from entity_pages(accounts, client, "ads", s.AD_FIELDS)
 
 
 @dlt.resource(
@@ -182,6 +177,7 @@ def insights(
         received = quarantined = duplicates = 0
         seen: set[tuple[str, str]] = set()
         for since, stop in chunks(*window, days_per_request):
+            log.info("meta_ads: account %s insights %s..%s", account_id, since, stop)
             params = {
                 "level": "ad",
                 "time_increment": 1,

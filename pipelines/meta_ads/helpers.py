@@ -284,3 +284,11 @@ def quarantine_row(stream: str, reason: tuple[str, str], record: Mapping[str, An
         "raw_record": json.dumps(record, sort_keys=True, ensure_ascii=False),
         "first_seen_at": now,
     }
+
+
+def entity_pages(accounts: AccountCache, client: MetaClient, edge: str, fields: tuple[str, ...]) -> Iterator[Any]:
+    """Every page of an account edge (campaigns, adsets, ads) of every account, stamped on arrival."""
+    now = datetime.now(UTC)
+    for account in accounts.rows():
+        for page in client.get_pages(f"act_{account['account_id']}/{edge}", {"fields": ",".join(fields)}):
+            yield stamp(page, now)
