@@ -7,6 +7,7 @@ Configuration follows dlt's convention (``SOURCES__META_ADS__<KEY>`` environment
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -25,13 +26,15 @@ from pipelines.meta_ads.helpers import (
     account_today,
     chunks,
     entity_pages,
-    insight_problem,
     normalize_account_ids,
     parse_date,
-    quarantine_row,
     report_window,
+    sort_insights,
     stamp,
 )
+from pipelines.quarantine import COLUMNS as QUARANTINE_COLUMNS
+from pipelines.quarantine import TABLE as QUARANTINE_TABLE
+from pipelines.quarantine import Tally
 
 log = logging.getLogger("adlake.meta_ads")
 
@@ -42,14 +45,6 @@ _ENTITY_COLUMNS = {
     "created_time": {"data_type": "timestamp"},
     "updated_time": {"data_type": "timestamp"},
 }
-_QUARANTINE_HINTS = dlt.mark.make_hints(
-    table_name="_quarantine",
-    write_disposition="append",
-    table_format="iceberg",
-    columns={"first_seen_at": {"data_type": "timestamp"}, "raw_record": {"data_type": "text"}},
-)
-
-
 @dlt.source(name="meta_ads", max_table_nesting=0)
 def meta_ads(
     account_ids: Any = None,
@@ -107,12 +102,14 @@ def meta_ads(
         page_limit=page_limit,
     )
     accounts = AccountCache(client, accounts_wanted)
+    pages = insight_pages(accounts, client, start, end, attribution_window_days, days_per_request)
     return [
         ad_accounts(accounts),
         campaigns(accounts, client),
         ad_sets(accounts, client),
         ads(accounts, client),
-        insights(accounts, client, start, end, attribution_window_days, days_per_request),
+        pages | insights,
+        pages | insights_quarantine,
     ]
 
 
@@ -140,7 +137,47 @@ def ads(accounts: AccountCache, client: MetaClient) -> Iterator[list[dict[str, A
     yield from entity_pages(accounts, client, "ads", s.AD_FIELDS)
 
 
-@dlt.resource(
+@dlt.resource(name="insight_pages", selected=False)
+def insight_pages(
+    accounts: AccountCache,
+    client: MetaClient,
+    start: date,
+    end: date | None,
+    attribution_window_days: int,
+    days_per_request: int,
+) -> Iterator[dict[str, list[dict[str, Any]]]]:
+    """Daily ad-level insights pages, sorted into rows to load and rows to quarantine.
+
+    Re-reads the restatement window on every run. Not loaded itself: the ``insights`` and
+    ``insights_quarantine`` transformers take its two halves.
+    """
+    state = dlt.current.resource_state().setdefault("last_date", {})
+    for account in accounts.rows():
+        account_id = str(account["account_id"])
+        last = state.get(account_id)
+        until = end or account_today(account.get("timezone_name"))
+        window = report_window(start, until, date.fromisoformat(last) if last else None, attribution_window_days)
+        if window is None:
+            continue
+        tally = Tally()
+        seen: set[tuple[str, str]] = set()
+        for since, stop in chunks(*window, days_per_request):
+            log.info("meta_ads: account %s insights %s..%s", account_id, since, stop)
+            params = {
+                "level": "ad",
+                "time_increment": 1,
+                "fields": ",".join(s.INSIGHT_FIELDS),
+                "action_attribution_windows": ",".join(s.ACTION_ATTRIBUTION_WINDOWS),
+                "time_range": json.dumps({"since": since.isoformat(), "until": stop.isoformat()}),
+            }
+            for page in client.get_pages(f"act_{account_id}/insights", params):
+                good, rejected = sort_insights(page, seen, datetime.now(UTC), tally)
+                yield {"good": good, "rejected": rejected}
+        log.info("meta_ads: account %s insights %s..%s: %s", account_id, window[0], window[1], tally)
+        state[account_id] = max(window[1].isoformat(), last or "")
+
+
+@dlt.transformer(
     name="insights",
     table_name="meta_ads__insights",
     columns={
@@ -152,59 +189,17 @@ def ads(accounts: AccountCache, client: MetaClient) -> Iterator[list[dict[str, A
     },
     **_ICEBERG,
 )
-def insights(
-    accounts: AccountCache,
-    client: MetaClient,
-    start: date,
-    end: date | None,
-    attribution_window_days: int,
-    days_per_request: int,
-) -> Iterator[Any]:
-    """Daily ad-level insights, re-reading the restatement window on every run.
+def insights(page: dict[str, list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+    """Daily ad-level insights as Meta sends them (numbers as strings, typed in staging).
 
-    Numbers stay as Meta sends them (strings) and are typed in staging; rows that do not
-    parse go to ``raw._quarantine`` with a reason. Duplicate (account, ad, day) rows inside
-    one run are dropped before they reach the lake.
+    Duplicate (account, ad, day) rows inside one run are dropped before they reach the lake.
     """
-    state = dlt.current.resource_state().setdefault("last_date", {})
-    for account in accounts.rows():
-        account_id = str(account["account_id"])
-        last = state.get(account_id)
-        until = end or account_today(account.get("timezone_name"))
-        window = report_window(start, until, date.fromisoformat(last) if last else None, attribution_window_days)
-        if window is None:
-            continue
-        received = quarantined = duplicates = 0
-        seen: set[tuple[str, str]] = set()
-        for since, stop in chunks(*window, days_per_request):
-            log.info("meta_ads: account %s insights %s..%s", account_id, since, stop)
-            params = {
-                "level": "ad",
-                "time_increment": 1,
-                "fields": ",".join(s.INSIGHT_FIELDS),
-                "action_attribution_windows": ",".join(s.ACTION_ATTRIBUTION_WINDOWS),
-                "time_range": f'{{"since":"{since.isoformat()}","until":"{stop.isoformat()}"}}',
-            }
-            for page in client.get_pages(f"act_{account_id}/insights", params):
-                now = datetime.now(UTC)
-                good = []
-                for row in page:
-                    received += 1
-                    problem = insight_problem(row)
-                    if problem is not None:
-                        quarantined += 1
-                        yield dlt.mark.with_hints(quarantine_row("insights", problem, row, now),
-                                                  _QUARANTINE_HINTS, create_table_variant=True)
-                        continue
-                    key = (str(row["ad_id"]), str(row["date_start"]))
-                    if key in seen:
-                        duplicates += 1
-                        continue
-                    seen.add(key)
-                    good.append({**row, "_ingested_at": now})
-                if good:
-                    yield good
-        log.info("meta_ads: account %s insights %s..%s: received %d, loaded %d, quarantined %d, duplicates %d",
-                 account_id, window[0], window[1], received, received - quarantined - duplicates,
-                 quarantined, duplicates)
-        state[account_id] = max(window[1].isoformat(), last or "")
+    if page["good"]:
+        yield page["good"]
+
+
+@dlt.transformer(name="insights_quarantine", table_name=QUARANTINE_TABLE, columns=QUARANTINE_COLUMNS, **_ICEBERG)
+def insights_quarantine(page: dict[str, list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+    """Insights rows that would not load, with the reason, in ``raw._quarantine``."""
+    if page["rejected"]:
+        yield page["rejected"]

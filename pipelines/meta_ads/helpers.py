@@ -19,6 +19,7 @@ import requests
 from pipelines.errors import ConfigError, SourceError
 from pipelines.http import ApiClient, RetryPolicy, Verdict, retry_after_seconds
 from pipelines.meta_ads import settings as s
+from pipelines.quarantine import Tally, quarantine_record
 
 log = logging.getLogger("adlake.meta_ads")
 SOURCE = "meta_ads"
@@ -273,17 +274,26 @@ def insight_problem(row: Mapping[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def quarantine_row(stream: str, reason: tuple[str, str], record: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """A ``raw._quarantine`` row: the original record kept with why it was not loaded."""
-    code, detail = reason
-    return {
-        "source": SOURCE,
-        "stream": stream,
-        "reason_code": code,
-        "reason_detail": detail,
-        "raw_record": json.dumps(record, sort_keys=True, ensure_ascii=False),
-        "first_seen_at": now,
-    }
+def sort_insights(
+    page: list[dict[str, Any]], seen: set[tuple[str, str]], now: datetime, tally: Tally
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Split a page into rows to load (stamped) and quarantine rows; drop (ad, day) repeats of this run."""
+    good: list[dict[str, Any]] = []
+    rejected: list[dict[str, Any]] = []
+    for row in page:
+        tally.received += 1
+        problem = insight_problem(row)
+        if problem is not None:
+            tally.quarantined += 1
+            rejected.append(quarantine_record(SOURCE, "insights", problem, row, now))
+            continue
+        key = (str(row["ad_id"]), str(row["date_start"]))
+        if key in seen:
+            tally.duplicates += 1
+            continue
+        seen.add(key)
+        good.append({**row, "_ingested_at": now})
+    return good, rejected
 
 
 def entity_pages(accounts: AccountCache, client: MetaClient, edge: str, fields: tuple[str, ...]) -> Iterator[Any]:

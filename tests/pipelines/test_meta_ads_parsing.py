@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
 
@@ -11,7 +11,15 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.meta_ads.helpers import chunks, classify, insight_problem, report_window, usage_wait_seconds
+from pipelines.meta_ads.helpers import (
+    Tally,
+    chunks,
+    classify,
+    insight_problem,
+    report_window,
+    sort_insights,
+    usage_wait_seconds,
+)
 
 
 def _response(status: int, body: object, headers: dict[str, str] | None = None) -> requests.Response:
@@ -120,3 +128,28 @@ def test_report_window_never_skips_a_day(start: date, span: int, rewind: int, lo
     assert parts[0][0] == since and parts[-1][1] == until
     assert all(a <= b and (b - a).days < 30 for a, b in parts)
     assert all(nxt[0] == prev[1] + timedelta(days=1) for prev, nxt in pairwise(parts))
+
+
+_rows = st.lists(st.fixed_dictionaries({
+    "account_id": st.just("1"),
+    "ad_id": st.sampled_from(["10", "11", "12"]),
+    "date_start": st.sampled_from(["2026-10-01", "2026-10-02", "not a date"]),
+    "spend": st.sampled_from(["1.00", "0", "-3", "NaN", None]),
+}), max_size=30)
+
+
+@given(st.lists(_rows, max_size=4))
+def test_every_received_row_is_loaded_quarantined_or_a_duplicate(pages: list[list[dict[str, object]]]) -> None:
+    tally, seen = Tally(), set()
+    loaded: list[dict[str, object]] = []
+    quarantined: list[dict[str, object]] = []
+    for page in pages:
+        good, rejected = sort_insights(page, seen, datetime(2026, 11, 1, tzinfo=UTC), tally)
+        loaded += good
+        quarantined += rejected
+    assert tally.received == sum(len(p) for p in pages)
+    assert tally.loaded == len(loaded) and tally.quarantined == len(quarantined)
+    assert tally.received == len(loaded) + len(quarantined) + tally.duplicates
+    keys = [(r["ad_id"], r["date_start"]) for r in loaded]
+    assert len(keys) == len(set(keys))
+    assert all(r["_ingested_at"] is not None for r in loaded)
