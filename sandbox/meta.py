@@ -24,10 +24,9 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from sandbox.server import Clock, Request, Response
-from sandbox.world import Ad, AdAccount, Delivery, World
+from sandbox.world import Ad, AdAccount, Reported, World
 
 DEFAULT_TOKEN = "sandbox-meta-token"
-RESTATEMENT_DAYS = 28
 MAX_PAGE = 500
 DEFAULT_PAGE = 25
 
@@ -52,12 +51,6 @@ class MetaLimits:
 def money(cents: int) -> str:
     """Meta's money strings: ``"96.18"``."""
     return f"{cents // 100}.{cents % 100:02d}"
-
-
-def maturity(day: date, as_of: date) -> float:
-    """Share of a day's final conversions reported by ``as_of``; 1.0 once the day is 28 days old."""
-    age = (as_of - day).days
-    return 1.0 if age >= RESTATEMENT_DAYS else 0.6 + 0.4 * age / RESTATEMENT_DAYS
 
 
 def _error(status: int, message: str, code: int, *, subcode: int | None = None, kind: str = "OAuthException",
@@ -219,11 +212,11 @@ class MetaApp:
             raise _BadParamError("the sandbox supports time_increment=1 only")
         since, until = _time_range(request.param("time_range"))
         until = min(until, self.clock.as_of)  # the future has not happened yet
-        deliveries = (
-            d for ad in self.world.all_ads(account) for day in _days(since, until)
-            if (d := self.world.delivery(ad, day)) is not None
+        reports = (
+            r for ad in self.world.all_ads(account) for day in _days(since, until)
+            if (r := self.world.reported(ad, day, self.clock.as_of)) is not None
         )
-        rows = [self._format(account, key, totals) for key, totals in _aggregate(deliveries, level, self.clock.as_of)]
+        rows = [self._format(account, key, totals) for key, totals in _aggregate(reports, level)]
         return self._page(rows, request, usage, default_fields=("date_start", "date_stop", "impressions", "spend"))
 
     def _format(self, account: AdAccount, key: tuple[Any, ...], t: dict[str, int]) -> dict[str, Any]:
@@ -314,30 +307,26 @@ def _level_key(ad: Ad, level: str) -> tuple[Any, ...]:
     return ids
 
 
-def _aggregate(deliveries: Iterable[Delivery], level: str, as_of: date) -> list[tuple[tuple[Any, ...], dict[str, int]]]:
-    """Sum deliveries to the requested level, applying the restatement maturity per day."""
+def _aggregate(reports: Iterable[Reported], level: str) -> list[tuple[tuple[Any, ...], dict[str, int]]]:
+    """Sum what the platform reports to the requested level, per day."""
     totals: dict[tuple[Any, ...], dict[str, int]] = {}
     representative: dict[tuple[Any, ...], Ad] = {}
-    for d in deliveries:
-        ids = _level_key(d.ad, level)
-        key = (d.day, *ids)
+    for r in reports:
+        d = r.delivery
+        key = (d.day, *_level_key(d.ad, level))
         t = totals.setdefault(key, defaultdict(int))
         representative[key] = d.ad
-        factor = maturity(d.day, as_of)
-        click = math.floor(d.click_purchases * factor)
-        view = math.floor(d.view_purchases * factor)
-        final = d.click_purchases + d.view_purchases
         t["spend_cents"] += d.spend_cents
         t["impressions"] += d.impressions
         t["reach"] += d.reach
         t["clicks"] += d.clicks
         t["link_clicks"] += d.link_clicks
-        t["purchase_28d_click"] += click
-        t["purchase_7d_click"] += math.floor(click * 0.9)
-        t["purchase_1d_click"] += math.floor(click * 0.6)
-        t["purchase_1d_view"] += view
-        t["purchase_value_cents"] += d.purchase_value_cents * (click + view) // final if final else 0
-        t["lead"] += math.floor(d.leads * factor)
+        t["purchase_28d_click"] += r.click_conversions
+        t["purchase_7d_click"] += math.floor(r.click_conversions * 0.9)
+        t["purchase_1d_click"] += math.floor(r.click_conversions * 0.6)
+        t["purchase_1d_view"] += r.view_conversions
+        t["purchase_value_cents"] += r.conversion_value_cents
+        t["lead"] += r.leads
     ordered = sorted(totals, key=lambda k: tuple(str(x) for x in k))
     return [((key[0], representative[key] if len(key) > 1 else None, *key[1:]), totals[key]) for key in ordered]
 

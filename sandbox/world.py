@@ -9,6 +9,7 @@ byte-identical output.
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -98,12 +99,39 @@ class Delivery:
     purchase_value_cents: int
 
 
-# Account templates per platform: (name, currency, time zone). More platforms join in issue B.
+@dataclass(frozen=True)
+class Reported:
+    """What a platform reports for one ad and local day as of a date: delivery is final at once,
+    conversions keep maturing until the platform's restatement horizon (then they freeze)."""
+
+    delivery: Delivery
+    click_conversions: int
+    view_conversions: int
+    leads: int
+    conversion_value_cents: int
+
+
+# Account templates per platform: (name, currency, report time zone).
 _ACCOUNT_TEMPLATES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "meta": (
         ("Nordlys Home PL", "PLN", "Europe/Warsaw"),
         ("Nordlys Home US", "USD", "America/New_York"),
     ),
+    "google_ads": (
+        ("Nordlys Search ES", "EUR", "Europe/Madrid"),
+        ("Nordlys Search PL", "PLN", "Europe/Warsaw"),
+    ),
+    "linkedin_ads": (("Nordlys B2B EU", "EUR", "UTC"),),
+    "tiktok_ads": (("Nordlys Video PL", "PLN", "Europe/Warsaw"),),
+    "microsoft_ads": (("Nordlys Bing DE", "EUR", "Europe/Berlin"),),
+    "programmatic": (("Nordlys Display", "USD", "UTC"),),
+    "affiliate": (("Nordlys Partners", "PLN", "Europe/Warsaw"),),
+}
+PLATFORMS = tuple(_ACCOUNT_TEMPLATES)
+# Days after which a platform stops restating a day's conversions (field notes, section 2).
+RESTATEMENT_DAYS = {
+    "meta": 28, "google_ads": 14, "linkedin_ads": 3, "tiktok_ads": 7, "microsoft_ads": 30,
+    "programmatic": 3, "affiliate": 30,
 }
 _OBJECTIVES = ("OUTCOME_SALES", "OUTCOME_LEADS", "OUTCOME_TRAFFIC")
 _CAMPAIGN_THEMES = ("Prospecting", "Retargeting", "Brand", "Seasonal", "Catalog", "Lookalike")
@@ -212,3 +240,25 @@ class World:
         value = sum(int(avg_order_cents * rng.uniform(0.6, 1.4)) for _ in range(click_purchases + view_purchases))
         return Delivery(ad, day, spend_cents, impressions, reach, clicks, link_clicks, click_purchases,
                         view_purchases, leads, value)
+
+    def reported(self, ad: Ad, day: date, as_of: date) -> Reported | None:
+        """What the ad's platform reports for a local day when asked on ``as_of`` (None: nothing, or the future)."""
+        if day > as_of:
+            return None
+        delivery = self.delivery(ad, day)
+        if delivery is None:
+            return None
+        factor = maturity(day, as_of, RESTATEMENT_DAYS[ad.ad_group.campaign.account.platform])
+        click = math.floor(delivery.click_purchases * factor)
+        view = math.floor(delivery.view_purchases * factor)
+        final = delivery.click_purchases + delivery.view_purchases
+        value = delivery.purchase_value_cents * (click + view) // final if final else 0
+        return Reported(delivery, click, view, math.floor(delivery.leads * factor), value)
+
+
+def maturity(day: date, as_of: date, horizon_days: int) -> float:
+    """Share of a day's final conversions reported by ``as_of``; 1.0 once the day is ``horizon_days`` old."""
+    age = (as_of - day).days
+    if horizon_days <= 0 or age >= horizon_days:
+        return 1.0
+    return 0.6 + 0.4 * age / horizon_days
