@@ -57,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=None)
     serve.add_argument("--scale", type=float, default=1.0)
     serve.add_argument("--port", type=int, default=0, help="loopback port (default: a free one)")
+    truth = sandbox_commands.add_parser("truth", help="write the world's ground truth as Parquet")
+    truth.add_argument("--out", required=True, help="folder for the Parquet files")
+    truth.add_argument("--seed", type=int, default=None)
+    truth.add_argument("--scale", type=float, default=1.0)
     return parser
 
 
@@ -127,11 +131,20 @@ def _cmd_bench(args: argparse.Namespace) -> None:
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
     from sandbox.meta import DEFAULT_TOKEN
     from sandbox.server import SandboxServer
+    from sandbox.truth import write_truth
     from sandbox.world import DEFAULT_SEED, World, WorldConfig
 
+    if args.scale <= 0:
+        raise AdlakeError(f"--scale must be positive, not {args.scale}")
     world = World(WorldConfig(seed=DEFAULT_SEED if args.seed is None else args.seed, scale=args.scale))
+    if args.sandbox_command == "truth":
+        for name, rows in write_truth(world, Path(args.out)).items():
+            print(f"{Path(args.out) / name}.parquet: {rows} rows")
+        return
     server = SandboxServer(world, port=args.port)
     print(f"sandbox serving {server.base_url} (world {world.config.start_date}..{world.config.end_date})")
     print(f"  meta: SOURCES__META_ADS__BASE_URL={server.url_for('meta')}")

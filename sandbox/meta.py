@@ -321,9 +321,9 @@ def _aggregate(reports: Iterable[Reported], level: str) -> list[tuple[tuple[Any,
         t["reach"] += d.reach
         t["clicks"] += d.clicks
         t["link_clicks"] += d.link_clicks
-        t["purchase_28d_click"] += r.click_conversions
-        t["purchase_7d_click"] += math.floor(r.click_conversions * 0.9)
-        t["purchase_1d_click"] += math.floor(r.click_conversions * 0.6)
+        t["purchase_28d_click"] += r.click_28d
+        t["purchase_7d_click"] += r.click_7d
+        t["purchase_1d_click"] += r.click_1d
         t["purchase_1d_view"] += r.view_conversions
         t["purchase_value_cents"] += r.conversion_value_cents
         t["lead"] += r.leads

@@ -9,11 +9,14 @@ byte-identical output.
 from __future__ import annotations
 
 import hashlib
-import math
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
+
+import numpy as np
+
+from sandbox.journeys import CLICK, Journeys
 
 DEFAULT_SEED = 7
 DEFAULT_START = date(2026, 9, 1)
@@ -93,22 +96,27 @@ class Delivery:
     reach: int
     clicks: int
     link_clicks: int
-    click_purchases: int
-    view_purchases: int
-    leads: int
-    purchase_value_cents: int
 
 
 @dataclass(frozen=True)
 class Reported:
-    """What a platform reports for one ad and local day as of a date: delivery is final at once,
-    conversions keep maturing until the platform's restatement horizon (then they freeze)."""
+    """What a platform reports for one ad and local day as of a date.
+
+    Delivery is final at once; conversions are the platform's own claims (see
+    ``sandbox.journeys``) of conversions that happened by ``as_of``, attributed to the day of
+    the claimed touch, so a day's numbers grow until the platform's window closes. Purchases
+    are counted in ``click_conversions`` (within the platform's default click window) and
+    ``view_conversions`` (default view window); leads apart. Money in the account currency.
+    """
 
     delivery: Delivery
     click_conversions: int
     view_conversions: int
     leads: int
     conversion_value_cents: int
+    click_1d: int = 0
+    click_7d: int = 0
+    click_28d: int = 0
 
 
 # Account templates per platform: (name, currency, report time zone).
@@ -128,6 +136,22 @@ _ACCOUNT_TEMPLATES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "affiliate": (("Nordlys Partners", "PLN", "Europe/Warsaw"),),
 }
 PLATFORMS = tuple(_ACCOUNT_TEMPLATES)
+# Default reporting windows (click days, view days): Meta's 7d_click/1d_view setting, Google's 30-day
+# click-through conversions, and so on. Claims are made within the wider CLAIM_WINDOWS.
+REPORT_WINDOWS = {
+    "meta": (7, 1), "google_ads": (30, 0), "linkedin_ads": (30, 7), "tiktok_ads": (7, 1),
+    "microsoft_ads": (30, 0), "programmatic": (7, 7), "affiliate": (30, 0),
+}
+# Fixed demo exchange rates: order values are simulated in PLN.
+FX_FROM_PLN = {"PLN": 1.0, "EUR": 0.23, "USD": 0.25}
+# Default reporting windows (click days, view days): Meta's 7d_click/1d_view setting, Google's 30-day
+# click-through conversions, and so on. Claims are made within the wider CLAIM_WINDOWS.
+REPORT_WINDOWS = {
+    "meta": (7, 1), "google_ads": (30, 0), "linkedin_ads": (30, 7), "tiktok_ads": (7, 1),
+    "microsoft_ads": (30, 0), "programmatic": (7, 7), "affiliate": (30, 0),
+}
+# Fixed demo exchange rates: order values are simulated in PLN.
+FX_FROM_PLN = {"PLN": 1.0, "EUR": 0.23, "USD": 0.25}
 # Days after which a platform stops restating a day's conversions (field notes, section 2).
 RESTATEMENT_DAYS = {
     "meta": 28, "google_ads": 14, "linkedin_ads": 3, "tiktok_ads": 7, "microsoft_ads": 30,
@@ -232,14 +256,29 @@ class World:
         reach = max(1, int(impressions / frequency))
         clicks = int(impressions * rng.uniform(0.006, 0.025))
         link_clicks = int(clicks * rng.uniform(0.55, 0.85))
-        cvr = rng.uniform(0.01, 0.05)
-        click_purchases = int(link_clicks * cvr + rng.random())
-        view_purchases = int(impressions * rng.uniform(0.00002, 0.0001) + rng.random())
-        leads = int(link_clicks * rng.uniform(0.0, 0.04) + rng.random())
-        avg_order_cents = int(rng.uniform(*_BUDGET[currency]) * 100 * 2.5)
-        value = sum(int(avg_order_cents * rng.uniform(0.6, 1.4)) for _ in range(click_purchases + view_purchases))
-        return Delivery(ad, day, spend_cents, impressions, reach, clicks, link_clicks, click_purchases,
-                        view_purchases, leads, value)
+        return Delivery(ad, day, spend_cents, impressions, reach, clicks, link_clicks)
+
+    def paid_ads(self) -> list[Ad]:
+        """Every ad of every paid platform, in a fixed order (the journeys' ad index)."""
+        return [ad for platform in PLATFORMS for account in self.accounts.get(platform, [])
+                for ad in self.all_ads(account)]
+
+    @cached_property
+    def journeys(self) -> Journeys:
+        """The people's simulated behaviour (computed once per world, on first use)."""
+        return Journeys.simulate(self)
+
+    @cached_property
+    def _claim_slices(self) -> tuple[dict[tuple[int, int], slice], dict[str, np.ndarray]]:
+        claims = self.journeys.claims
+        order = np.lexsort((claims["touch_day"], claims["ad"]))
+        ordered = {name: values[order] for name, values in claims.items()}
+        keys = ordered["ad"] * 10_000 + ordered["touch_day"]
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.empty(0, np.int64)
+        ends = np.r_[starts[1:], len(keys)]
+        index = {(int(ordered["ad"][a]), int(ordered["touch_day"][a])): slice(int(a), int(b))
+                 for a, b in zip(starts, ends, strict=True)}
+        return index, ordered
 
     def reported(self, ad: Ad, day: date, as_of: date) -> Reported | None:
         """What the ad's platform reports for a local day when asked on ``as_of`` (None: nothing, or the future)."""
@@ -248,17 +287,29 @@ class World:
         delivery = self.delivery(ad, day)
         if delivery is None:
             return None
-        factor = maturity(day, as_of, RESTATEMENT_DAYS[ad.ad_group.campaign.account.platform])
-        click = math.floor(delivery.click_purchases * factor)
-        view = math.floor(delivery.view_purchases * factor)
-        final = delivery.click_purchases + delivery.view_purchases
-        value = delivery.purchase_value_cents * (click + view) // final if final else 0
-        return Reported(delivery, click, view, math.floor(delivery.leads * factor), value)
-
-
-def maturity(day: date, as_of: date, horizon_days: int) -> float:
-    """Share of a day's final conversions reported by ``as_of``; 1.0 once the day is ``horizon_days`` old."""
-    age = (as_of - day).days
-    if horizon_days <= 0 or age >= horizon_days:
-        return 1.0
-    return 0.6 + 0.4 * age / horizon_days
+        index, claims = self._claim_slices
+        day_number = (day - self.config.start_date).days
+        where = index.get((self.journeys.ad_index[ad.ad_id], day_number))
+        platform = ad.ad_group.campaign.account.platform
+        if where is None:
+            return Reported(delivery, 0, 0, 0, 0)
+        known = claims["conversion_day"][where] <= (as_of - self.config.start_date).days
+        lag = (claims["conversion_day"][where] - claims["touch_day"][where])[known]
+        is_click = (claims["kind"][where] == CLICK)[known]
+        is_lead = claims["is_lead"][where][known]
+        value = claims["value_cents"][where][known]
+        click_window, view_window = REPORT_WINDOWS[platform]
+        purchase_click = is_click & ~is_lead
+        counted_click = purchase_click & (lag <= click_window)
+        counted_view = ~is_click & ~is_lead & (lag <= view_window)
+        rate = FX_FROM_PLN[ad.ad_group.campaign.account.currency]
+        return Reported(
+            delivery,
+            click_conversions=int(counted_click.sum()),
+            view_conversions=int(counted_view.sum()),
+            leads=int((is_lead & (is_click | (lag <= view_window))).sum()),
+            conversion_value_cents=round(float(value[counted_click | counted_view].sum()) * rate),
+            click_1d=int((purchase_click & (lag <= 1)).sum()),
+            click_7d=int((purchase_click & (lag <= 7)).sum()),
+            click_28d=int((purchase_click & (lag <= 28)).sum()),
+        )
