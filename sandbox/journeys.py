@@ -146,6 +146,11 @@ class Journeys:
     claims: dict[str, np.ndarray]
     conversions_total: int
     incremental: dict[str, int]
+    # Every true conversion (small: thousands per scale unit): day, person, second, value_cents (PLN),
+    # kind, conversion_id, and whether the web pixel / the server reported it.
+    conversions: dict[str, np.ndarray]
+    # B2B deals closed in the CRM: the lead's conversion row, close day and second, value (PLN cents).
+    deals: dict[str, np.ndarray]
 
     @classmethod
     def simulate(cls, world: World, sink: Callable[[int, date, DayTouches, DayConversions], None] | None = None
@@ -161,6 +166,7 @@ class Journeys:
         effects = np.array([EFFECTS[c] for c in CHANNELS], dtype=np.float32)
         cumulative = _cumulative_affinity(population)
         totals = np.zeros(len(CHANNELS) + 1, dtype=np.int64)  # factual, then without each channel
+        converted: list[DayConversions] = []
         for day_number, day in enumerate(config.dates()):
             touches = _touches(world, population, cumulative, ads, day_number, day)
             # Today's conversions respond to touches up to yesterday, and platforms can only claim
@@ -169,10 +175,13 @@ class Journeys:
             totals += counts
             _claim(claims, state, touches, conversions, ad_platform, day_number, population)
             state.absorb(touches, day_number, ad_platform, population.size)
+            converted.append(conversions)
             if sink is not None:
                 sink(day_number, day, touches, conversions)
         incremental = {c: int(totals[0] - totals[i + 1]) for i, c in enumerate(CHANNELS)}
-        return cls(world, population, ads, ad_index, claims.concat(), int(totals[0]), incremental)
+        table = _conversion_table(config.seed, converted)
+        return cls(world, population, ads, ad_index, claims.concat(), int(totals[0]), incremental, table,
+                   _deals(config.seed, table))
 
 
 @dataclass
@@ -286,6 +295,46 @@ def _convert(seed: int, population: Population, adstock: np.ndarray, effects: np
     value = (population.order_value[person] * rng.uniform(0.6, 1.4, len(person))).astype(np.int64)
     value[kind == 1] = 0  # a lead has no value until the CRM closes a deal
     return DayConversions(person, rng.integers(0, 86_400, len(person)), value, kind), counts
+
+
+def _conversion_table(seed: int, days: list[DayConversions]) -> dict[str, np.ndarray]:
+    """All conversions in one table, with how the pixel and the server reported them."""
+    day = np.concatenate([np.full(len(d.person), i) for i, d in enumerate(days)]) if days else np.empty(0, np.int64)
+    table = {
+        "day": day.astype(np.int64),
+        "person": np.concatenate([d.person for d in days]).astype(np.int64),
+        "second": np.concatenate([d.second for d in days]).astype(np.int64),
+        "value_cents": np.concatenate([d.value_cents for d in days]).astype(np.int64),
+        "kind": np.concatenate([d.kind for d in days]).astype(np.int64),
+    }
+    rng = rng_for(seed, "reporting")
+    web = table["kind"] == CONVERSION_TYPES.index("web_purchase")
+    table["pixel_reported"] = web & (rng.random(len(day)) < 0.85)  # ad blockers drop some pixels
+    table["server_reported"] = web | (table["kind"] == CONVERSION_TYPES.index("app_purchase"))
+    return table
+
+
+def conversion_ids(table: dict[str, np.ndarray]) -> list[str]:
+    """Stable conversion ids: day and rank within the day."""
+    ids, previous, rank = [], -1, 0
+    for day in table["day"].tolist():
+        rank = rank + 1 if day == previous else 0
+        previous = day
+        ids.append(f"conv-{day:03d}-{rank:06d}")
+    return ids
+
+
+def _deals(seed: int, conversions: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """30 % of leads close as deals 7 to 40 days later (the CRM reports them only then)."""
+    rng = rng_for(seed, "deals")
+    leads = np.flatnonzero(conversions["kind"] == CONVERSION_TYPES.index("lead"))
+    closes = leads[rng.random(len(leads)) < 0.3]
+    return {
+        "conversion": closes,
+        "close_day": conversions["day"][closes] + rng.integers(7, 41, len(closes)),
+        "close_second": rng.integers(0, 86_400, len(closes)),
+        "value_cents": np.round(rng.lognormal(np.log(4_000_000), 0.6, len(closes))).astype(np.int64),
+    }
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

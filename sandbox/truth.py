@@ -16,7 +16,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sandbox.journeys import CHANNELS, CONVERSION_TYPES, EFFECTS, PAID, DayConversions, DayTouches, Journeys, rng_for
+from sandbox.journeys import (
+    CHANNELS,
+    CONVERSION_TYPES,
+    EFFECTS,
+    PAID,
+    DayConversions,
+    DayTouches,
+    Journeys,
+    conversion_ids,
+    rng_for,
+)
 from sandbox.world import World
 
 _FIRST = ("anna", "jan", "zofia", "piotr", "lena", "marek", "élise", "jürgen", "iñigo", "maría", "john", "emily",
@@ -36,6 +46,8 @@ def write_truth(world: World, out: Path) -> dict[str, int]:
     with _DayWriter(world, out) as days:
         journeys = Journeys.simulate(world, days.write)
     counts.update(days.counts)
+    counts["conversions"] = _write_conversions(world, journeys, out / "conversions.parquet")
+    counts["deals"] = _write_deals(world, journeys, out / "deals.parquet")
     counts["people"] = _write_people(world, journeys, out / "people.parquet")
     counts["platform_claims"] = _write_claims(world, journeys, out / "platform_claims.parquet")
     counts["incrementality"] = _write_incrementality(journeys, out / "incrementality.parquet")
@@ -43,12 +55,12 @@ def write_truth(world: World, out: Path) -> dict[str, int]:
 
 
 class _DayWriter:
-    """Streams each simulated day's touches, conversions and CRM deals to Parquet."""
+    """Streams each simulated day's touches to Parquet."""
 
     def __init__(self, world: World, out: Path) -> None:
         self.world = world
         self.out = out
-        self.counts = {"touches": 0, "conversions": 0, "deals": 0}
+        self.counts = {"touches": 0}
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.ad_ids: list[str] | None = None
 
@@ -77,39 +89,51 @@ class _DayWriter:
             "ad_id": pa.array(ad_ids[touches.ad]),
             "kind": pa.array(np.where(touches.kind == 1, "click", "view")),
         }))
-        ids = [f"conv-{day_number:03d}-{i:06d}" for i in range(len(conversions.person))]
-        rng = rng_for(self.world.config.seed, "reporting", day_number)
-        kinds = np.array(CONVERSION_TYPES)[conversions.kind]
-        web = kinds == "web_purchase"
-        self._append("conversions", pa.table({
-            "conversion_id": pa.array(ids),
-            # The order id is the event id both the pixel and the server event carry.
-            "event_id": pa.array([f"order-{i}" for i in ids]),
-            "person_id": pa.array(conversions.person, pa.int64()),
-            "converted_at": _timestamps(midnight, conversions.second),
-            "conversion_type": pa.array(kinds),
-            "value": pa.array(conversions.value_cents / 100.0),
-            "currency": pa.array(["PLN"] * len(ids)),
-            "pixel_reported": pa.array(web & (rng.random(len(ids)) < 0.85)),  # ad blockers drop some pixels
-            "server_reported": pa.array(web | (kinds == "app_purchase")),
-        }))
-        leads = np.flatnonzero(conversions.kind == CONVERSION_TYPES.index("lead"))
-        closes = leads[rng.random(len(leads)) < 0.3]
-        if len(closes):
-            lag = rng.integers(7, 41, len(closes))
-            self._append("deals", pa.table({
-                "deal_id": pa.array([f"deal-{ids[i]}" for i in closes]),
-                "lead_conversion_id": pa.array([ids[i] for i in closes]),
-                "person_id": pa.array(conversions.person[closes], pa.int64()),
-                "closed_at": _timestamps(midnight, conversions.second[closes] + lag * 86_400),
-                "value": pa.array(np.round(rng.lognormal(np.log(40_000), 0.6, len(closes)), 2)),
-                "currency": pa.array(["PLN"] * len(closes)),
-            }))
 
 
 def _timestamps(midnight: datetime, seconds: np.ndarray) -> pa.Array:
     micros = int(midnight.timestamp()) * 1_000_000 + seconds.astype(np.int64) * 1_000_000
     return pa.array(micros, pa.timestamp("us", tz="UTC"))
+
+
+def _moments(world: World, day: np.ndarray, second: np.ndarray) -> pa.Array:
+    start = world.config.start_date
+    epoch = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp())
+    return pa.array((epoch + day * 86_400 + second) * 1_000_000, pa.timestamp("us", tz="UTC"))
+
+
+def _write_conversions(world: World, journeys: Journeys, path: Path) -> int:
+    c = journeys.conversions
+    ids = conversion_ids(c)
+    table = pa.table({
+        "conversion_id": pa.array(ids, pa.string()),
+        # The order id is the event id both the pixel and the server event carry.
+        "event_id": pa.array([f"order-{i}" for i in ids], pa.string()),
+        "person_id": pa.array(c["person"], pa.int64()),
+        "converted_at": _moments(world, c["day"], c["second"]),
+        "conversion_type": pa.array(np.array(CONVERSION_TYPES)[c["kind"]].tolist(), pa.string()),
+        "value": pa.array(c["value_cents"] / 100.0),
+        "currency": pa.array(["PLN"] * len(ids), pa.string()),
+        "pixel_reported": pa.array(c["pixel_reported"]),
+        "server_reported": pa.array(c["server_reported"]),
+    })
+    pq.write_table(table, path, **_PARQUET)
+    return table.num_rows
+
+
+def _write_deals(world: World, journeys: Journeys, path: Path) -> int:
+    d = journeys.deals
+    ids = np.array(conversion_ids(journeys.conversions), dtype=object)
+    table = pa.table({
+        "deal_id": pa.array([f"deal-{i}" for i in ids[d["conversion"]]], pa.string()),
+        "lead_conversion_id": pa.array(ids[d["conversion"]].tolist(), pa.string()),
+        "person_id": pa.array(journeys.conversions["person"][d["conversion"]], pa.int64()),
+        "closed_at": _moments(world, d["close_day"], d["close_second"]),
+        "value": pa.array(d["value_cents"] / 100.0),
+        "currency": pa.array(["PLN"] * len(ids[d["conversion"]]), pa.string()),
+    })
+    pq.write_table(table, path, **_PARQUET)
+    return table.num_rows
 
 
 def _write_people(world: World, journeys: Journeys, path: Path) -> int:
