@@ -8,7 +8,6 @@ conversions are written day by day as the simulation runs, so memory stays bound
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sandbox.identities import BLOCK, people_block
 from sandbox.journeys import (
     CHANNELS,
     CONVERSION_TYPES,
@@ -25,17 +25,9 @@ from sandbox.journeys import (
     DayTouches,
     Journeys,
     conversion_ids,
-    rng_for,
 )
 from sandbox.world import World
 
-_FIRST = ("anna", "jan", "zofia", "piotr", "lena", "marek", "élise", "jürgen", "iñigo", "maría", "john", "emily",
-          "łukasz", "ana", "noah", "sofía")
-_LAST = ("kowalski", "nowak", "müller", "garcía", "smith", "wiśniewska", "lópez", "schmidt", "brown", "dubois")
-_DOMAINS = ("gmail.com", "wp.pl", "onet.pl", "gmx.de", "yahoo.es", "outlook.com", "example.org")
-# Country, dialling code, national number length, share of people.
-_COUNTRIES = (("PL", "48", 9, 0.45), ("DE", "49", 10, 0.2), ("ES", "34", 9, 0.15), ("US", "1", 10, 0.2))
-_CHUNK = 100_000
 _PARQUET = {"compression": "zstd", "use_dictionary": True, "write_statistics": False}
 
 
@@ -139,100 +131,13 @@ def _write_deals(world: World, journeys: Journeys, path: Path) -> int:
 def _write_people(world: World, journeys: Journeys, path: Path) -> int:
     population = journeys.population
     writer: pq.ParquetWriter | None = None
-    for start in range(0, population.size, _CHUNK):
-        stop = min(population.size, start + _CHUNK)
-        table = _people_chunk(world.config.seed, population, start, stop)
+    for block in range(-(-population.size // BLOCK)):
+        table = people_block(world.config.seed, population, block)
         writer = writer or pq.ParquetWriter(path, table.schema, **_PARQUET)
         writer.write_table(table)
     if writer is not None:
         writer.close()
     return population.size
-
-
-def _people_chunk(seed: int, population: object, start: int, stop: int) -> pa.Table:
-    rng = rng_for(seed, "identifiers", start)
-    n = stop - start
-    ids = np.arange(start, stop)
-    first = np.array(_FIRST)[rng.integers(0, len(_FIRST), n)]
-    last = np.array(_LAST)[rng.integers(0, len(_LAST), n)]
-    domain = np.array(_DOMAINS)[rng.integers(0, len(_DOMAINS), n)]
-    country_at = np.searchsorted(np.cumsum([c[3] for c in _COUNTRIES]), rng.random(n) * 0.9999)
-    phones = []
-    for i in range(n):
-        _, code, digits, _ = _COUNTRIES[country_at[i]]
-        phones.append(f"+{code}{rng.integers(10 ** (digits - 1), 10**digits)}")
-    devices = rng.integers(1, 5, n)
-    consent_data = population.ad_user_data[start:stop]
-    consent_personalization = consent_data & (rng.random(n) < 0.9)
-    country = np.array([c[0] for c in _COUNTRIES])[country_at]
-    company = np.where(population.is_b2b[start:stop], ids // 5, -1)
-    return pa.table({
-        "person_id": pa.array(ids, pa.int64()),
-        "email": pa.array([f"{f}.{la}{i}@{d}" for f, la, i, d in zip(first, last, ids, domain, strict=True)]),
-        "phone_e164": pa.array(phones),
-        "country": pa.array(country),
-        "cookie_ids": pa.array([[f"ck.{i}.{k}.{rng.integers(1 << 30)}" for k in range(dev)]
-                                for i, dev in zip(ids, devices, strict=True)]),
-        "mobile_ad_id": pa.array([_uuid(rng) if has else None for has in population.has_app[start:stop]]),
-        "crm_contact_id": pa.array([f"crm_{i}" if b2b else None for i, b2b in zip(ids, company >= 0, strict=True)]),
-        "company_id": pa.array([f"company_{c}" if c >= 0 else None for c in company]),
-        "consent_ad_user_data": pa.array(consent_data),
-        "consent_ad_personalization": pa.array(consent_personalization),
-        "tcf_string": pa.array([tcf_string(bool(d), bool(p)) if c != "US" else None
-                                for c, d, p in zip(country, consent_data, consent_personalization, strict=True)]),
-    })
-
-
-def _uuid(rng: np.random.Generator) -> str:
-    h = rng.bytes(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
-
-
-def tcf_string(ad_data: bool, personalization: bool) -> str:
-    """A TCF v2.2 core string (base64url, no padding) with purposes consented as the person chose.
-
-    Purposes 1 (storage), 7 (measure ads) and 9 follow ``ad_data``; 3 and 4 (ad profiles)
-    follow ``personalization``. Google (vendor 755) is consented when ``ad_data`` is.
-    """
-    bits: list[str] = []
-
-    def put(value: int, width: int) -> None:
-        bits.append(format(value, f"0{width}b"))
-
-    deciseconds = int(datetime(2026, 8, 1, tzinfo=UTC).timestamp() * 10)
-    purposes = ["0"] * 24
-    for p in (1, 7, 9):
-        purposes[p - 1] = "1" if ad_data else "0"
-    for p in (3, 4):
-        purposes[p - 1] = "1" if personalization else "0"
-    put(2, 6)
-    put(deciseconds, 36)
-    put(deciseconds, 36)
-    put(300, 12)  # CMP id
-    put(1, 12)  # CMP version
-    put(1, 6)  # consent screen
-    for letter in "EN":
-        put(ord(letter) - ord("A"), 6)
-    put(150, 12)  # vendor list version
-    put(4, 6)  # TCF policy version (v2.2)
-    put(1, 1)  # service specific
-    put(0, 1)  # non-standard texts
-    put(0, 12)  # special feature opt-ins
-    bits.append("".join(purposes))
-    bits.append("0" * 24)  # legitimate interests: none for purposes 3-6 under v2.2
-    put(0, 1)  # purpose one treatment
-    for letter in "PL":
-        put(ord(letter) - ord("A"), 6)
-    put(755, 16)  # max vendor id
-    put(0, 1)  # bit field
-    bits.append("0" * 754 + ("1" if ad_data else "0"))
-    put(0, 16)  # vendor legitimate interests: none
-    put(0, 1)
-    put(0, 12)  # no publisher restrictions
-    raw = "".join(bits)
-    raw += "0" * (-len(raw) % 8)
-    data = int(raw, 2).to_bytes(len(raw) // 8, "big")
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
 def _write_claims(world: World, journeys: Journeys, path: Path) -> int:
