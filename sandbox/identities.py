@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
-from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -22,6 +21,7 @@ _DOMAINS = ("gmail.com", "wp.pl", "onet.pl", "gmx.de", "yahoo.es", "outlook.com"
 # Country, dialling code, national number length, share of people.
 _COUNTRIES = (("PL", "48", 9, 0.45), ("DE", "49", 10, 0.2), ("ES", "34", 9, 0.15), ("US", "1", 10, 0.2))
 BLOCK = 100_000
+_BLOCKS: dict[tuple[int, int, int], list[dict[str, object]]] = {}
 
 
 def people_block(seed: int, population: Population, block: int) -> pa.Table:
@@ -35,16 +35,15 @@ def lookup(seed: int, population: Population, person_ids: list[int]) -> dict[int
     """Identifiers of a few people by id."""
     out: dict[int, dict[str, object]] = {}
     for block in sorted({p // BLOCK for p in person_ids}):
-        rows = _cached_block(seed, id(population), population, block).to_pylist()
+        key = (seed, id(population), block)
+        if key not in _BLOCKS:
+            _BLOCKS.clear()  # one block at a time is enough for look-ups
+            _BLOCKS[key] = people_block(seed, population, block).to_pylist()
+        rows = _BLOCKS[key]
         for person in person_ids:
             if person // BLOCK == block:
                 out[person] = rows[person - block * BLOCK]
     return out
-
-
-@lru_cache(maxsize=4)
-def _cached_block(seed: int, population_key: int, population: Population, block: int) -> pa.Table:
-    return people_block(seed, population, block)
 
 
 def _people(seed: int, population: Population, start: int, stop: int) -> pa.Table:
