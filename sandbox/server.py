@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.faults import FaultPlan
+from sandbox.faults import FaultPlan, FaultRule, drift_json
 from sandbox.world import World
 
 
@@ -143,12 +144,32 @@ class SandboxServer:
                           f"{self.base_url}{app.prefix}")
         self.request_log.append((app.platform, request.path, query))
         fault = self.faults.take(app.platform, request.path)
-        if fault is not None:
-            response = app.fault_response(fault.kind, request) if fault.kind != "malformed" else app.handle(request)
-            if fault.kind == "malformed":
-                response = Response(200, response.body[: max(1, len(response.body) // 2)], response.headers)
-            return response
-        return app.handle(request)
+        if fault is None:
+            return app.handle(request)
+        if fault.kind in ("slow", "timeout"):
+            time.sleep(fault.delay_seconds)
+            return app.handle(request)
+        if fault.kind == "malformed":
+            response = app.handle(request)
+            return Response(200, response.body[: max(1, len(response.body) // 2)], response.headers)
+        if fault.kind == "schema_drift":
+            return _drifted(app.handle(request), fault)
+        return app.fault_response(fault.kind, request)
+
+
+def _drifted(response: Response, rule: FaultRule) -> Response:
+    """The response with a field renamed or added: JSON records, or a CSV header."""
+    content_type = response.headers.get("Content-Type", "")
+    if "json" in content_type:
+        payload = drift_json(json.loads(response.body), rule)
+        return Response.json(response.status, payload, {k: v for k, v in response.headers.items()
+                                                        if k != "Content-Type"})
+    if "csv" in content_type:
+        header, _, rest = response.body.partition(b"\n")
+        for old, new in rule.rename.items():
+            header = header.replace(old.encode(), new.encode())
+        return Response(response.status, header + b"\n" + rest, response.headers)
+    return response
 
 
 def _handler_for(server: SandboxServer) -> type[BaseHTTPRequestHandler]:

@@ -12,7 +12,7 @@ import pytest
 from pipelines.errors import ConfigError, SourceError
 from pipelines.lake import RAW, Lake
 from pipelines.runner import run_source
-from sandbox.faults import FaultRule
+from sandbox.faults import FaultPlan, FaultRule
 from sandbox.meta import MetaApp, MetaLimits
 from sandbox.server import Request, Response, SandboxServer
 from tests.apiclient import insights as api_insights
@@ -188,3 +188,13 @@ def test_malformed_response_mid_extraction_commits_nothing(
     run_source("meta_ads", start_date=start, end_date=end)
     table = loaded_lake.load_table(RAW, "meta_ads__insights").scan().to_arrow()
     assert len(pc.unique(table["_dlt_load_id"])) == 2
+
+
+def test_the_seeded_fault_plan_loses_nothing(lake: Lake, meta_env: SandboxServer) -> None:
+    meta_env.faults.rules.extend(FaultPlan.from_seed(11, ["meta"]).rules)
+    start, end = _window(meta_env, 30)
+    run_source("meta_ads", start_date=start, end_date=end)
+    assert {kind for _, kind, _ in meta_env.faults.fired} == {"throttle", "server_error", "slow", "malformed"}
+    served = sum(len(api_insights(meta_env.url_for("meta"), a.account_id, start, end))
+                 for a in meta_env.world.accounts["meta"])
+    assert len(_raw(lake, "meta_ads__insights")) == served
