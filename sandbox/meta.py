@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
 
 from sandbox.server import Clock, Request, Response
@@ -36,6 +36,7 @@ LINK_CLICK = "link_click"
 WINDOWS = ("1d_click", "7d_click", "28d_click", "1d_view")
 
 _PATH = re.compile(r"^/(?P<version>v\d+\.\d+)/act_(?P<account>[^/]+)(?:/(?P<edge>[a-z_]+))?/?$")
+_RUN_PATH = re.compile(r"^/(?P<version>v\d+\.\d+)/(?P<run>\d{6,})(?:/(?P<edge>insights))?/?$")
 _LEVELS = ("account", "campaign", "adset", "ad")
 
 
@@ -71,25 +72,35 @@ class MetaApp:
     platform = "meta"
 
     def __init__(self, world: World, clock: Clock, *, token: str = DEFAULT_TOKEN,
-                 limits: MetaLimits | None = None) -> None:
+                 limits: MetaLimits | None = None, async_polls: int = 2) -> None:
         self.world = world
         self.clock = clock
         self.token = token
         self.limits = limits or MetaLimits()
         self._calls: dict[str, list[float]] = defaultdict(list)
         self.blocked_calls = 0  # requests refused for exceeding the call budget
+        self.async_polls = async_polls  # status polls before a report run completes
+        self._runs: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     # -- HTTP ---------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
-        if request.method != "GET":
+        if request.method == "POST" and request.body:
+            # Graph API calls may carry their parameters form-encoded in the body.
+            request.query.update({k: v[-1] for k, v in parse_qs(request.body.decode(), keep_blank_values=True).items()})
+        if request.method not in ("GET", "POST"):
             return _error(400, "Unsupported request method", 100, trace_seed=request.path)
+        run = _RUN_PATH.match(request.path)
         match = _PATH.match(request.path)
-        if match is None:
+        if match is None and run is None:
             return self.not_found(request)
         if not self._authorized(request):
             return _error(400, "Invalid OAuth access token - Cannot parse access token", 190,
                           trace_seed=request.path)
+        if run is not None:
+            return self._report_run(run["run"], run["edge"], request)
+        if request.method == "POST" and match["edge"] != "insights":
+            return _error(400, "Unsupported post request.", 100, trace_seed=request.path)
         account = self.world.account("meta", match["account"])
         if account is None:
             return _error(
@@ -109,9 +120,44 @@ class MetaApp:
         if edge not in handlers:
             return self.not_found(request)
         try:
+            if request.method == "POST":
+                return self._start_run(account, request, usage)
             return handlers[edge](account, request, usage)
         except _BadParamError as exc:
             return _error(400, f"(#100) {exc}", 100, kind="OAuthException", trace_seed=request.path)
+
+    # -- async report runs ---------------------------------------------------------------------------
+    def _start_run(self, account: AdAccount, request: Request, usage: dict[str, str]) -> Response:
+        """``POST act_<id>/insights``: an async report run over the same parameters."""
+        _time_range(request.param("time_range"))  # validate now, as Meta does
+        params = {k: v for k, v in sorted(request.query.items()) if k != "access_token"}
+        run_id = str(int(hashlib.sha256(json.dumps([account.account_id, params]).encode()).hexdigest()[:14], 16))
+        with self._lock:
+            self._runs[run_id] = {"account": account.account_id, "params": params, "polls": 0}
+        return Response.json(200, {"report_run_id": run_id}, usage)
+
+    def _report_run(self, run_id: str, edge: str | None, request: Request) -> Response:
+        """``GET <run id>`` (status, completes after ``async_polls`` polls) and ``GET <run id>/insights``."""
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is not None and edge is None:
+                run["polls"] += 1
+        if run is None:
+            return _error(400, f"Unsupported get request. Object with ID '{run_id}' does not exist", 100,
+                          subcode=33, kind="GraphMethodException", trace_seed=request.path)
+        done = run["polls"] > self.async_polls
+        if edge is None:
+            percent = 100 if done else min(99, 100 * run["polls"] // (self.async_polls + 1))
+            status = "Job Completed" if done else ("Job Not Started" if run["polls"] == 1 else "Job Running")
+            return Response.json(200, {"id": run_id, "account_id": run["account"], "async_status": status,
+                                       "async_percent_completion": percent})
+        if not done:
+            return _error(400, "(#100) The report is not ready yet", 100, trace_seed=request.path)
+        account = self.world.account("meta", run["account"])
+        stored = Request("GET", request.path, {**run["params"], **{k: v for k, v in request.query.items()
+                                                                  if k in ("after", "limit")}},
+                         request.headers, b"", request.base_url)
+        return self._insights(account, stored, {})
 
     def not_found(self, request: Request) -> Response:
         return _error(404, f"Unknown path components: {request.path}", 2500, trace_seed=request.path)

@@ -123,3 +123,28 @@ def test_restatement_changes_recent_days_only(sandbox: SandboxServer) -> None:
     assert changed, "no day restated"
     assert not set(changed) & set(frozen), "a day older than 28 days changed"
     assert all(before[k]["spend"] == after[k]["spend"] for k in before)
+
+
+def test_async_report_run_completes_then_pages_like_the_sync_call(sandbox: SandboxServer) -> None:
+    base = sandbox.url_for("meta")
+    account = sandbox.world.accounts["meta"][0].account_id
+    end = sandbox.clock.as_of
+    params = {"level": "ad", "fields": "ad_id,date_start,spend", "limit": "50",
+              "time_range": json.dumps({"since": (end - timedelta(days=9)).isoformat(), "until": end.isoformat()})}
+    started = requests.post(f"{base}/v21.0/act_{account}/insights", data=params, headers=AUTH, timeout=10).json()
+    run = started["report_run_id"]
+    early = requests.get(f"{base}/v21.0/{run}/insights", headers=AUTH, timeout=10)
+    assert early.status_code == 400
+    statuses = [requests.get(f"{base}/v21.0/{run}", headers=AUTH, timeout=10).json() for _ in range(3)]
+    assert [s["async_status"] for s in statuses] == ["Job Not Started", "Job Running", "Job Completed"]
+    assert statuses[-1]["async_percent_completion"] == 100
+    rows: list[dict] = []
+    url: str | None = f"{base}/v21.0/{run}/insights"
+    while url:
+        body = requests.get(url, headers=AUTH, timeout=10).json()
+        rows += body["data"]
+        url = body.get("paging", {}).get("next")
+    sync = insights(base, account, end - timedelta(days=9), end, fields="ad_id,date_start,spend")
+    assert sorted(map(json.dumps, rows)) == sorted(map(json.dumps, sync))
+    missing = requests.get(f"{base}/v21.0/99999999/insights", headers=AUTH, timeout=10)
+    assert missing.status_code == 400 and missing.json()["error"]["code"] == 100
