@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -73,3 +75,21 @@ def run_bench(scale: float = 1.0, days: int | None = None, seed: int | None = No
     # ru_maxrss is in KiB on Linux.
     figures["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return figures
+
+
+def run_truth_bench(scale: float, seed: int | None = None) -> dict[str, Any]:
+    """Generate the ground truth at ``scale`` in a child process: seconds, rows and the child's peak memory."""
+    with tempfile.TemporaryDirectory(prefix="adlake-truth-") as out:
+        command = [sys.executable, "-m", "flows.cli", "sandbox", "truth", "--out", out, "--scale", str(scale)]
+        if seed is not None:
+            command += ["--seed", str(seed)]
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        seconds = time.perf_counter() - started
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "truth failed")
+        rows = {line.split(": ")[0].rsplit("/", 1)[-1]: int(line.split(": ")[1].split()[0])
+                for line in done.stdout.splitlines() if ": " in line}
+        size = sum(f.stat().st_size for f in Path(out).glob("*.parquet"))
+    return {"scale": scale, "seconds": round(seconds, 1), "rows": rows, "parquet_mib": round(size / 2**20, 1),
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)}

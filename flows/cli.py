@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--scale", type=float, default=1.0, help="sandbox world size (1 = default)")
     bench.add_argument("--days", type=int, default=None, help="report days to ingest (default: the whole world)")
     bench.add_argument("--seed", type=int, default=None, help="sandbox world seed")
+    bench.add_argument("--truth", action="store_true", help="measure ground-truth generation (time, peak memory) only")
 
     sandbox = commands.add_parser("sandbox", help="the simulated platforms")
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="SUBCOMMAND")
@@ -125,8 +126,11 @@ def _cmd_publish(args: argparse.Namespace) -> None:
 def _cmd_bench(args: argparse.Namespace) -> None:
     import json
 
-    from flows.bench import run_bench
+    from flows.bench import run_bench, run_truth_bench
 
+    if args.truth:
+        print(json.dumps(run_truth_bench(args.scale, args.seed), indent=2))
+        return
     print(json.dumps(run_bench(scale=args.scale, days=args.days, seed=args.seed), indent=2))
 
 
