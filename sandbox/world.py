@@ -144,19 +144,6 @@ REPORT_WINDOWS = {
 }
 # Fixed demo exchange rates: order values are simulated in PLN.
 FX_FROM_PLN = {"PLN": 1.0, "EUR": 0.23, "USD": 0.25}
-# Default reporting windows (click days, view days): Meta's 7d_click/1d_view setting, Google's 30-day
-# click-through conversions, and so on. Claims are made within the wider CLAIM_WINDOWS.
-REPORT_WINDOWS = {
-    "meta": (7, 1), "google_ads": (30, 0), "linkedin_ads": (30, 7), "tiktok_ads": (7, 1),
-    "microsoft_ads": (30, 0), "programmatic": (7, 7), "affiliate": (30, 0),
-}
-# Fixed demo exchange rates: order values are simulated in PLN.
-FX_FROM_PLN = {"PLN": 1.0, "EUR": 0.23, "USD": 0.25}
-# Days after which a platform stops restating a day's conversions (field notes, section 2).
-RESTATEMENT_DAYS = {
-    "meta": 28, "google_ads": 14, "linkedin_ads": 3, "tiktok_ads": 7, "microsoft_ads": 30,
-    "programmatic": 3, "affiliate": 30,
-}
 _OBJECTIVES = ("OUTCOME_SALES", "OUTCOME_LEADS", "OUTCOME_TRAFFIC")
 _CAMPAIGN_THEMES = ("Prospecting", "Retargeting", "Brand", "Seasonal", "Catalog", "Lookalike")
 # Typical cost per thousand impressions, in the account currency's main unit.
