@@ -93,7 +93,7 @@ class AppsFlyerApp:
         return _text(500, "Internal Server Error")
 
     @cached_property
-    def _install_day(self) -> np.ndarray:
+    def install_days(self) -> np.ndarray:
         """Install day per person (-1: no app); never after the person's first in-app purchase."""
         journeys = self.world.journeys
         population = journeys.population
@@ -105,13 +105,13 @@ class AppsFlyerApp:
         return day
 
     @cached_property
-    def _install_second(self) -> np.ndarray:
+    def install_seconds(self) -> np.ndarray:
         """Install second of the day; before the first purchase when both fall on the same day."""
         population = self.world.journeys.population
         second = np.arange(population.size, dtype=np.int64) % 86_400
         c = self.world.journeys.conversions
         app = np.flatnonzero(c["kind"] == CONVERSION_TYPES.index("app_purchase"))
-        same_day = app[c["day"][app] == self._install_day[c["person"][app]]]
+        same_day = app[c["day"][app] == self.install_days[c["person"][app]]]
         np.minimum.at(second, c["person"][same_day], np.maximum(c["second"][same_day] - 60, 0))
         return second
 
@@ -126,10 +126,11 @@ class AppsFlyerApp:
         moment = datetime(start.year, start.month, start.day) + timedelta(days=int(day), seconds=int(second))
         return moment.strftime("%Y-%m-%d %H:%M:%S")
 
-    def _base(self, person: int) -> dict[str, str]:
+    def identity_row(self, person: int) -> dict[str, str]:
+        """The MMP's view of a person's install: ids, media source, campaign (shared with its pushes)."""
         source, campaign, campaign_id, _ = _SOURCES[int(self._source[person])]
         digest = hashlib.sha256(f"{self.world.config.seed}|af|{person}".encode()).hexdigest()
-        day, second = self._install_day[person], self._install_second[person]
+        day, second = self.install_days[person], self.install_seconds[person]
         install = self._moment(day, second)
         organic = source == "organic"
         return {
@@ -147,11 +148,11 @@ class AppsFlyerApp:
 
     def _installs(self, since: date, until: date) -> list[dict[str, str]]:
         low, high = self._window(since, until)
-        people = np.flatnonzero((self._install_day >= low) & (self._install_day <= high))
-        people = people[np.lexsort((self._install_second[people], self._install_day[people]))]
+        people = np.flatnonzero((self.install_days >= low) & (self.install_days <= high))
+        people = people[np.lexsort((self.install_seconds[people], self.install_days[people]))]
         rows = []
         for person in people.tolist():
-            row = self._base(person)
+            row = self.identity_row(person)
             row.update({"Event Time": row["Install Time"], "Event Name": "install", "Is Retargeting": "false",
                         "Is Primary Attribution": "true"})
             rows.append(row)
@@ -167,7 +168,7 @@ class AppsFlyerApp:
         for i in chosen.tolist():
             person = int(c["person"][i])
             revenue = f"{c['value_cents'][i] / 100:.2f}"
-            row = self._base(person)
+            row = self.identity_row(person)
             row.update({
                 "Event Time": self._moment(c["day"][i], c["second"][i]), "Event Name": "af_purchase",
                 "Event Value": json.dumps(

@@ -88,12 +88,12 @@ class SandboxServer:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        from sandbox.meta import MetaApp  # platform apps import this module's types
+        from sandbox.catalog import default_apps  # platform apps import this module's types
 
         self.world = world
         self.clock = Clock(as_of or world.config.end_date)
         self.faults = faults or FaultPlan()
-        self.apps = apps if apps is not None else [MetaApp(world, self.clock)]
+        self.apps = apps if apps is not None else default_apps(world, self.clock)
         # Every request as (platform, path, query): tests and benchmarks read what clients asked.
         self.request_log: list[tuple[str, str, dict[str, str]]] = []
         self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))

@@ -449,10 +449,12 @@ class FirstPartyEvent:
 
 
 def first_party_delivery(event: FirstPartyEvent) -> Delivery:
-    """A POST to ``/events``; ``webhook-id`` (the event id, stable across retries) is the dedup key."""
+    """A POST to ``/events``; ``webhook-id`` (source and event id, stable across retries) is the dedup key."""
     body = json.dumps(event.to_json(), separators=(",", ":"), ensure_ascii=False).encode()
-    return Delivery("standard", f"standard:{event.event_id}", "POST", EVENTS_PATH, body,
-                    {"Content-Type": JSON, signing.STANDARD_ID_HEADER: event.event_id}, (event.event_id,))
+    # The pixel and the server report one purchase with one event id; each is its own delivery.
+    message_id = f"{event.source}:{event.event_id}"
+    return Delivery("standard", f"standard:{message_id}", "POST", EVENTS_PATH, body,
+                    {"Content-Type": JSON, signing.STANDARD_ID_HEADER: message_id}, (message_id,))
 
 
 # -- Sample deliveries from a seed ----------------------------------------------------------------

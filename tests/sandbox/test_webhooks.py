@@ -254,7 +254,9 @@ def test_first_party_event_fields() -> None:
                                value=Decimal("59.90"), currency="PLN")
     delivery = wh.first_party_delivery(event)
     payload = json.loads(delivery.body)
-    assert (delivery.path, delivery.headers["webhook-id"], delivery.dedup_key) == ("/events", "evt_1", "evt_1")
+    # The server event and the pixel event of one purchase share event_id, not the delivery id.
+    assert (delivery.path, delivery.headers["webhook-id"], delivery.dedup_key) == (
+        "/events", "server:evt_1", "server:evt_1")
     assert payload == {"event_id": "evt_1", "event_name": "purchase", "timestamp": "2026-09-03T10:15:30.250Z",
                        "source": "server", "page_url": "https://shop.example/p/1", "utm_source": "google",
                        "utm_medium": "cpc", "gclid": "Cj0KCQ", "identifiers": {"anonymous_id": "a1"},
