@@ -8,8 +8,12 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 from pipelines.errors import AdlakeError, root_adlake_error
+
+if TYPE_CHECKING:
+    from sandbox.world import World
 
 log = logging.getLogger("adlake")
 
@@ -38,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=int, default=30, help="simulated days to ingest, ending today (default 30)")
     demo.add_argument("--seed", type=int, default=None, help="sandbox world seed")
     demo.add_argument("--scale", type=float, default=1.0, help="sandbox world size (1 = default)")
+    demo.add_argument("--faults", action="store_true", help="inject the seeded, recoverable fault plan")
 
     run = commands.add_parser("run", help="run the daily flow against the configured sources")
     run.add_argument("--sources", type=_sources, default=None, help="comma-separated sources (default: all)")
@@ -58,6 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=None)
     serve.add_argument("--scale", type=float, default=1.0)
     serve.add_argument("--port", type=int, default=0, help="loopback port (default: a free one)")
+    serve.add_argument("--faults", action="store_true", help="inject the seeded, recoverable fault plan")
+    emit = sandbox_commands.add_parser("emit", help="push the world's webhook events to a receiver, signed")
+    emit.add_argument("--url", required=True, help="the receiver's base URL (e.g. http://127.0.0.1:8000)")
+    emit.add_argument("--public-url", default=None, help="the URL providers sign (behind a proxy), default --url")
+    emit.add_argument("--days", type=int, default=7, help="last N simulated days (default 7)")
+    emit.add_argument("--duplicate-rate", type=float, default=0.1, help="share of deliveries sent twice")
+    emit.add_argument("--seed", type=int, default=None)
+    emit.add_argument("--scale", type=float, default=1.0)
     truth = sandbox_commands.add_parser("truth", help="write the world's ground truth as Parquet")
     truth.add_argument("--out", required=True, help="folder for the Parquet files")
     truth.add_argument("--seed", type=int, default=None)
@@ -102,7 +115,7 @@ def _quiet_tracebacks() -> None:
 def _cmd_demo(args: argparse.Namespace) -> None:
     from flows.demo import run_demo
 
-    run_demo(days=args.days, seed=args.seed, scale=args.scale)
+    run_demo(days=args.days, seed=args.seed, scale=args.scale, faults=args.faults)
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
@@ -137,7 +150,8 @@ def _cmd_bench(args: argparse.Namespace) -> None:
 def _cmd_sandbox(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from sandbox.meta import DEFAULT_TOKEN
+    from sandbox.catalog import emulations, source_settings
+    from sandbox.faults import FaultPlan
     from sandbox.server import SandboxServer
     from sandbox.truth import write_truth
     from sandbox.world import DEFAULT_SEED, World, WorldConfig
@@ -149,16 +163,38 @@ def _cmd_sandbox(args: argparse.Namespace) -> None:
         for name, rows in write_truth(world, Path(args.out)).items():
             print(f"{Path(args.out) / name}.parquet: {rows} rows")
         return
-    server = SandboxServer(world, port=args.port)
-    print(f"sandbox serving {server.base_url} (world {world.config.start_date}..{world.config.end_date})")
-    print(f"  meta: SOURCES__META_ADS__BASE_URL={server.url_for('meta')}")
-    print(f"        SOURCES__META_ADS__ACCESS_TOKEN={DEFAULT_TOKEN}")
-    print(f"        SOURCES__META_ADS__ACCOUNT_IDS={','.join(a.account_id for a in world.accounts['meta'])}")
+    if args.sandbox_command == "emit":
+        _emit(world, args)
+        return
+    plan = FaultPlan.from_seed(world.config.seed, [e.platform for e in emulations()]) if args.faults else None
+    server = SandboxServer(world, port=args.port, faults=plan)
+    print(f"sandbox serving {server.base_url} (world {world.config.start_date}..{world.config.end_date}, "
+          f"seed {world.config.seed}, scale {world.config.scale:g}{', faults on' if plan else ''})")
+    for key, value in source_settings(server.base_url, world).items():
+        print(f"  {key}={value}")
     sys.stdout.flush()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         server.stop()
+
+
+def _emit(world: World, args: argparse.Namespace) -> None:
+    from collections import Counter
+
+    from sandbox.emission import world_deliveries
+    from sandbox.webhooks import WebhookEmitter, WebhookSecrets
+
+    secrets = WebhookSecrets.from_seed(world.config.seed)
+    deliveries = world_deliveries(world, last_days=args.days)
+    with WebhookEmitter(args.url, secrets, seed=world.config.seed, duplicate_rate=args.duplicate_rate,
+                        public_base_url=args.public_url) as emitter:
+        log = emitter.send(deliveries)
+    sent = Counter(d.provider for d in deliveries)
+    print(f"emitted {len(deliveries)} deliveries ({', '.join(f'{k} {v}' for k, v in sorted(sent.items()))}): "
+          f"{len(log.acknowledged())} acknowledged, {len(log.duplicates())} duplicates, {len(log.dropped())} dropped")
+    if log.dropped():
+        raise AdlakeError(f"{len(log.dropped())} deliveries were never acknowledged by {args.url}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,29 +7,26 @@ from datetime import timedelta
 
 from flows.summary import channel_summary, render_summary
 from pipelines.lake import Lake
-from sandbox.meta import DEFAULT_TOKEN
+from sandbox.catalog import source_settings
+from sandbox.faults import FaultPlan
 from sandbox.server import SandboxServer
 from sandbox.world import DEFAULT_SEED, World, WorldConfig
 
 
 def sandbox_environment(server: SandboxServer) -> dict[str, str]:
     """The source settings that point every connector at the sandbox."""
-    world = server.world
-    return {
-        "SOURCES__META_ADS__BASE_URL": server.url_for("meta"),
-        "SOURCES__META_ADS__ACCESS_TOKEN": DEFAULT_TOKEN,
-        "SOURCES__META_ADS__ACCOUNT_IDS": ",".join(a.account_id for a in world.accounts["meta"]),
-    }
+    return source_settings(server.base_url, server.world)
 
 
-def run_demo(days: int = 30, seed: int | None = None, scale: float = 1.0) -> None:
+def run_demo(days: int = 30, seed: int | None = None, scale: float = 1.0, faults: bool = False) -> None:
     """Start the sandbox on a free loopback port, run ``daily`` over its last ``days`` days, print the summary."""
     from flows.daily import daily
 
     config = WorldConfig(seed=DEFAULT_SEED if seed is None else seed, scale=scale)
     days = max(1, min(days, config.days))
     world = World(config)
-    with SandboxServer(world) as server:
+    plan = FaultPlan.from_seed(config.seed, ["meta"]) if faults else None
+    with SandboxServer(world, faults=plan) as server:
         os.environ.update(sandbox_environment(server))
         end = server.clock.as_of
         start = end - timedelta(days=days - 1)
