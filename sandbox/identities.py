@@ -62,7 +62,9 @@ def _people(seed: int, population: Population, start: int, stop: int) -> pa.Tabl
     consent_data = population.ad_user_data[start:stop]
     consent_personalization = consent_data & (rng.random(n) < 0.9)
     country = np.array([c[0] for c in _COUNTRIES])[country_at]
-    company = np.where(population.is_b2b[start:stop], ids // 5, -1)
+    # B2B people work in companies of about four (consecutive B2B people share one).
+    b2b_rank = np.cumsum(population.is_b2b)[start:stop] - 1
+    company = np.where(population.is_b2b[start:stop], b2b_rank // 4, -1)
     return pa.table({
         "person_id": pa.array(ids, pa.int64()),
         "email": pa.array([f"{f}.{la}{i}@{d}" for f, la, i, d in zip(first, last, ids, domain, strict=True)]),

@@ -81,6 +81,8 @@ class MetaApp:
         self.blocked_calls = 0  # requests refused for exceeding the call budget
         self.async_polls = async_polls  # status polls before a report run completes
         self._runs: dict[str, dict[str, Any]] = {}
+        # Paging re-requests the same report page after page: compute it once per clock.
+        self._report_cache: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
     # -- HTTP ---------------------------------------------------------------------------------
@@ -230,10 +232,12 @@ class MetaApp:
     def _ad_sets(self, account: AdAccount, request: Request, usage: dict[str, str]) -> Response:
         rows = [{
             "id": g.ad_group_id, "account_id": account.account_id, "campaign_id": c.campaign_id, "name": g.name,
-            "status": "ACTIVE", "effective_status": "ACTIVE", "daily_budget": str(g.daily_budget_cents),
+            "status": "ACTIVE", "effective_status": "ACTIVE",
+            "daily_budget": str(self.world.daily_budget_cents(g, self.clock.as_of)),
             "optimization_goal": "OFFSITE_CONVERSIONS", "billing_event": "IMPRESSIONS",
             "created_time": self._timestamp(account, g.start_day, g.ad_group_id),
-            "updated_time": self._timestamp(account, g.start_day, g.ad_group_id + "u"),
+            "updated_time": self._timestamp(account, self.world.budget_changed_on(g, self.clock.as_of),
+                                            g.ad_group_id + "u"),
         } for c in self.world.campaigns(account) for g in self.world.ad_groups(c)]
         return self._page(rows, request, usage)
 
@@ -258,11 +262,19 @@ class MetaApp:
             raise _BadParamError("the sandbox supports time_increment=1 only")
         since, until = _time_range(request.param("time_range"))
         until = min(until, self.clock.as_of)  # the future has not happened yet
-        reports = (
-            r for ad in self.world.all_ads(account) for day in _days(since, until)
-            if (r := self.world.reported(ad, day, self.clock.as_of)) is not None
-        )
-        rows = [self._format(account, key, totals) for key, totals in _aggregate(reports, level)]
+        key = (account.account_id, level, since, until, self.clock.as_of)
+        with self._lock:
+            rows = self._report_cache.get(key)
+        if rows is None:
+            reports = (
+                r for ad in self.world.all_ads(account) for day in _days(since, until)
+                if (r := self.world.reported(ad, day, self.clock.as_of)) is not None
+            )
+            rows = [self._format(account, k, totals) for k, totals in _aggregate(reports, level)]
+            with self._lock:
+                if len(self._report_cache) >= 32:
+                    self._report_cache.clear()
+                self._report_cache[key] = rows
         return self._page(rows, request, usage, default_fields=("date_start", "date_stop", "impressions", "spend"))
 
     def _format(self, account: AdAccount, key: tuple[Any, ...], t: dict[str, int]) -> dict[str, Any]:

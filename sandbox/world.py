@@ -144,6 +144,7 @@ REPORT_WINDOWS = {
 }
 # Fixed demo exchange rates: order values are simulated in PLN.
 FX_FROM_PLN = {"PLN": 1.0, "EUR": 0.23, "USD": 0.25}
+BUDGET_PERIOD_DAYS = 14
 _OBJECTIVES = ("OUTCOME_SALES", "OUTCOME_LEADS", "OUTCOME_TRAFFIC")
 _CAMPAIGN_THEMES = ("Prospecting", "Retargeting", "Brand", "Seasonal", "Catalog", "Lookalike")
 # Typical cost per thousand impressions, in the account currency's main unit.
@@ -234,7 +235,7 @@ class World:
         currency = ad.ad_group.campaign.account.currency
         weekday = 1.15 if day.weekday() < 5 else 0.8
         # Each ad of the ad set takes a share of the ad set's budget.
-        spend_cents = int(ad.ad_group.daily_budget_cents * 0.5 * weekday * rng.uniform(0.55, 1.0))
+        spend_cents = int(self.daily_budget_cents(ad.ad_group, day) * 0.5 * weekday * rng.uniform(0.55, 1.0))
         if spend_cents <= 0:
             return None
         cpm = rng.uniform(*_CPM[currency])
@@ -244,6 +245,20 @@ class World:
         clicks = int(impressions * rng.uniform(0.006, 0.025))
         link_clicks = int(clicks * rng.uniform(0.55, 0.85))
         return Delivery(ad, day, spend_cents, impressions, reach, clicks, link_clicks)
+
+    def daily_budget_cents(self, ad_group: AdGroup, day: date) -> int:
+        """The ad group's daily budget on a day: advertisers revise it every two weeks (±25 %)."""
+        period = max(0, (day - self.config.start_date).days) // BUDGET_PERIOD_DAYS
+        budget = ad_group.daily_budget_cents
+        for step in range(1, period + 1):
+            change = stream(self.config.seed, "budget", ad_group.ad_group_id, step).uniform(-0.25, 0.25)
+            budget = int(budget * (1 + change)) // 100 * 100
+        return max(100, budget)
+
+    def budget_changed_on(self, ad_group: AdGroup, day: date) -> date:
+        """The day the budget in force on ``day`` was set (the ad group's start, or the last revision)."""
+        period = max(0, (day - self.config.start_date).days) // BUDGET_PERIOD_DAYS
+        return max(ad_group.start_day, self.config.start_date + timedelta(days=period * BUDGET_PERIOD_DAYS))
 
     def paid_ads(self) -> list[Ad]:
         """Every ad of every paid platform, in a fixed order (the journeys' ad index)."""
