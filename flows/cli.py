@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--scale", type=float, default=1.0)
     serve.add_argument("--port", type=int, default=0, help="loopback port (default: a free one)")
     serve.add_argument("--faults", action="store_true", help="inject the seeded, recoverable fault plan")
+    drops = sandbox_commands.add_parser("drops", help="write the programmatic and affiliate daily report files")
+    drops.add_argument("--out", required=True, help="folder the networks drop their files into")
+    drops.add_argument("--seed", type=int, default=None)
+    drops.add_argument("--scale", type=float, default=1.0)
     emit = sandbox_commands.add_parser("emit", help="push the world's webhook events to a receiver, signed")
     emit.add_argument("--url", required=True, help="the receiver's base URL (e.g. http://127.0.0.1:8000)")
     emit.add_argument("--public-url", default=None, help="the URL providers sign (behind a proxy), default --url")
@@ -152,6 +156,7 @@ def _cmd_sandbox(args: argparse.Namespace) -> None:
 
     from sandbox.catalog import emulations, source_settings
     from sandbox.faults import FaultPlan
+    from sandbox.file_drops import write_network_reports
     from sandbox.server import SandboxServer
     from sandbox.truth import write_truth
     from sandbox.world import DEFAULT_SEED, World, WorldConfig
@@ -162,6 +167,10 @@ def _cmd_sandbox(args: argparse.Namespace) -> None:
     if args.sandbox_command == "truth":
         for name, rows in write_truth(world, Path(args.out)).items():
             print(f"{Path(args.out) / name}.parquet: {rows} rows")
+        return
+    if args.sandbox_command == "drops":
+        files = write_network_reports(world, Path(args.out), world.config.end_date)
+        print(f"wrote {len(files)} daily report files under {args.out}")
         return
     if args.sandbox_command == "emit":
         _emit(world, args)

@@ -234,6 +234,8 @@ class MetaApp:
             "id": g.ad_group_id, "account_id": account.account_id, "campaign_id": c.campaign_id, "name": g.name,
             "status": "ACTIVE", "effective_status": "ACTIVE",
             "daily_budget": str(self.world.daily_budget_cents(g, self.clock.as_of)),
+            # A bid cap that moves with the budget revisions (minor units, like the budget).
+            "bid_amount": str(max(100, self.world.daily_budget_cents(g, self.clock.as_of) // 40)),
             "optimization_goal": "OFFSITE_CONVERSIONS", "billing_event": "IMPRESSIONS",
             "created_time": self._timestamp(account, g.start_day, g.ad_group_id),
             "updated_time": self._timestamp(account, self.world.budget_changed_on(g, self.clock.as_of),
