@@ -129,27 +129,59 @@ class ApiClient:
 
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET a JSON document, retrying what the classifier calls transient."""
+        return self.request("GET", path, params=params)
+
+    def post_json(self, path: str, body: Any, params: Mapping[str, Any] | None = None) -> Any:
+        """POST a JSON body and read a JSON document back."""
+        return self.request("POST", path, params=params, json_body=body)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        data: Mapping[str, Any] | bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        parse: str = "json",
+    ) -> Any:
+        """Send a request, retrying what the classifier calls transient.
+
+        ``parse`` is ``json`` (the decoded document), ``text`` (CSV and the like) or ``bytes``
+        (archives). A body that does not parse counts as a malformed, retried response.
+        """
         url = self.url(path)
         endpoint = _endpoint(url)
         attempt = 0
         while True:
             attempt += 1
-            verdict, payload = self._attempt(url, params, endpoint)
+            verdict, payload = self._attempt(method, url, params, json_body, data, headers, parse)
             if verdict is None:
                 return payload
             if not verdict.retry or attempt >= self.policy.max_attempts:
                 suffix = f" (gave up after {attempt} attempts)" if verdict.retry else ""
-                raise SourceError(self.source, f"GET {endpoint} failed: {verdict.message}{suffix}",
+                raise SourceError(self.source, f"{method} {endpoint} failed: {verdict.message}{suffix}",
                                   transient=verdict.retry and not verdict.persistent, status=verdict.status)
             wait = min(self.policy.max_wait, max(self.policy.backoff(attempt, self._rng), verdict.wait or 0.0))
-            log.warning("%s: GET %s: %s; retry %d/%d in %.1f s", self.source, endpoint, verdict.message,
+            log.warning("%s: %s %s: %s; retry %d/%d in %.1f s", self.source, method, endpoint, verdict.message,
                         attempt + 1, self.policy.max_attempts, wait)
             time.sleep(wait)
 
-    def _attempt(self, url: str, params: Mapping[str, Any] | None, endpoint: str) -> tuple[Verdict | None, Any]:
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        data: Mapping[str, Any] | bytes | None,
+        headers: Mapping[str, str] | None,
+        parse: str,
+    ) -> tuple[Verdict | None, Any]:
         self.requests_made += 1
         try:
-            response = self.session.get(url, params=params, timeout=self.policy.timeout)
+            response = self.session.request(method, url, params=params, json=json_body, data=data,
+                                            headers=headers, timeout=self.policy.timeout)
         except requests.Timeout:
             return Verdict(f"no answer within {self.policy.timeout:g} s", retry=True), None
         except requests.ConnectionError as exc:
@@ -161,6 +193,10 @@ class ApiClient:
         verdict = self.classify(response)
         if verdict is not None:
             return replace(verdict, status=response.status_code), None
+        if parse == "bytes":
+            return None, response.content
+        if parse == "text":
+            return None, response.text
         try:
             return None, response.json()
         except ValueError as exc:

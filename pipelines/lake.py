@@ -161,6 +161,20 @@ class Lake:
                     update.union_by_name(data.schema)
                 tx.overwrite(data)
 
+    def append(self, namespace: str, name: str, data: pa.Table) -> None:
+        """Append rows in one commit, creating the table (or adding new columns) as needed."""
+        from pyiceberg.exceptions import NoSuchTableError
+
+        identifier = f"{namespace}.{name}"
+        try:
+            table = self.catalog.load_table(identifier)
+        except NoSuchTableError:
+            table = self.catalog.create_table(identifier, schema=data.schema)
+        with table.transaction() as tx:
+            with tx.update_schema() as update:
+                update.union_by_name(data.schema)
+            tx.append(data)
+
     def dlt_destination(self) -> filesystem:
         """The dlt filesystem destination writing Iceberg tables registered in this catalog."""
         import dlt

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipelines import runs
 from pipelines.errors import AdlakeError, SourceError, root_adlake_error
 from pipelines.lake import RAW, Lake
 
@@ -58,24 +59,54 @@ def run_source(source: str, lake: Lake | None = None, **overrides: Any) -> LoadS
     if source not in SOURCES:
         raise AdlakeError(f"unknown source {source!r}; known sources: {', '.join(sorted(SOURCES))}")
     lake = lake or Lake()
-    from dlt.pipeline.exceptions import PipelineStepFailed
-
     pipeline = pipeline_for(source, lake)
     summary = LoadSummary(source)
+    ledger = runs.open_run(source)
     try:
         if pipeline.has_pending_data:
             # dlt's run() would load the leftover package and ignore the new data: finish it first.
             log.warning("%s: finishing a load package left pending by an earlier run", source)
             _collect(pipeline.run(), pipeline, summary)
+            summary.rows.clear()  # the accounting below is about this run's extraction only
         data = SOURCES[source]()(**{k: v for k, v in overrides.items() if v is not None})
         _collect(pipeline.run(data), pipeline, summary)
-    except PipelineStepFailed as exc:
-        cause = root_adlake_error(exc)
-        if cause is not None:
-            raise cause from exc
-        raise SourceError(source, f"{exc.step} step failed: {str(exc.exception).splitlines()[0]}",
-                          transient=exc.step == "load") from exc
+    except Exception as exc:
+        error = _one_line(source, exc)
+        _record(lake, ledger.rows("failed", str(error), {}))
+        raise error from exc
+    finally:
+        runs.close_run(source)
+    _record(lake, ledger.rows("succeeded", None, summary.rows))
     return summary
+
+
+def _one_line(source: str, exc: Exception) -> AdlakeError:
+    """The error to show: ours when there is one inside dlt's wrapping, else a line naming the step."""
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    cause = root_adlake_error(exc)
+    if cause is not None:
+        return cause
+    if isinstance(exc, PipelineStepFailed):
+        return SourceError(source, f"{exc.step} step failed: {str(exc.exception).splitlines()[0]}",
+                           transient=exc.step == "load")
+    return SourceError(source, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+
+
+def _record(lake: Lake, rows: list[dict[str, Any]]) -> None:
+    """Append the run's accounting rows to ``raw._ingest_runs`` (one commit)."""
+    if not rows:
+        return
+    import pyarrow as pa
+
+    schema = pa.schema([
+        ("run_id", pa.string()), ("source", pa.string()), ("resource", pa.string()),
+        ("window_start", pa.date32()), ("window_end", pa.date32()), ("received", pa.int64()),
+        ("loaded", pa.int64()), ("quarantined", pa.int64()), ("duplicates", pa.int64()),
+        ("new_fields", pa.string()), ("started_at", pa.timestamp("us", tz="UTC")),
+        ("finished_at", pa.timestamp("us", tz="UTC")), ("status", pa.string()), ("error", pa.string()),
+    ])
+    lake.append(RAW, runs.TABLE, pa.Table.from_pylist(rows, schema=schema))
 
 
 def _collect(info: Any, pipeline: Any, summary: LoadSummary) -> None:

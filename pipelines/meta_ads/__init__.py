@@ -17,6 +17,7 @@ import dlt
 from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 
+from pipelines import runs
 from pipelines.errors import ConfigError
 from pipelines.http import RetryPolicy
 from pipelines.meta_ads import settings as s
@@ -116,25 +117,27 @@ def meta_ads(
 @dlt.resource(name="ad_accounts", table_name="meta_ads__ad_accounts", columns=_INGESTED_AT, **_ICEBERG)
 def ad_accounts(accounts: AccountCache) -> Iterator[list[dict[str, Any]]]:
     """One row per configured ad account and run (name, currency, time zone, status)."""
-    yield stamp(accounts.rows(), datetime.now(UTC))
+    rows = accounts.rows()
+    runs.tally("meta_ads", "meta_ads__ad_accounts").received += len(rows)
+    yield stamp(rows, datetime.now(UTC))
 
 
 @dlt.resource(name="campaigns", table_name="meta_ads__campaigns", columns=_ENTITY_COLUMNS, **_ICEBERG)
 def campaigns(accounts: AccountCache, client: MetaClient) -> Iterator[list[dict[str, Any]]]:
     """Every campaign of every account, as of this run (staging keeps the latest version)."""
-    yield from entity_pages(accounts, client, "campaigns", s.CAMPAIGN_FIELDS)
+    yield from entity_pages(accounts, client, "campaigns", s.CAMPAIGN_FIELDS, "meta_ads__campaigns")
 
 
 @dlt.resource(name="ad_sets", table_name="meta_ads__ad_sets", columns=_ENTITY_COLUMNS, **_ICEBERG)
 def ad_sets(accounts: AccountCache, client: MetaClient) -> Iterator[list[dict[str, Any]]]:
     """Every ad set (adlake's ad group) of every account, as of this run."""
-    yield from entity_pages(accounts, client, "adsets", s.AD_SET_FIELDS)
+    yield from entity_pages(accounts, client, "adsets", s.AD_SET_FIELDS, "meta_ads__ad_sets")
 
 
 @dlt.resource(name="ads", table_name="meta_ads__ads", columns=_ENTITY_COLUMNS, **_ICEBERG)
 def ads(accounts: AccountCache, client: MetaClient) -> Iterator[list[dict[str, Any]]]:
     """Every ad of every account, as of this run."""
-    yield from entity_pages(accounts, client, "ads", s.AD_FIELDS)
+    yield from entity_pages(accounts, client, "ads", s.AD_FIELDS, "meta_ads__ads")
 
 
 @dlt.resource(name="insight_pages", selected=False)
@@ -159,9 +162,11 @@ def insight_pages(
         window = report_window(start, until, date.fromisoformat(last) if last else None, attribution_window_days)
         if window is None:
             continue
+        run = runs.resource_run("meta_ads", "meta_ads__insights")
         tally = Tally()
         seen: set[tuple[str, str]] = set()
         for since, stop in chunks(*window, days_per_request):
+            run.widen(since, stop)
             log.info("meta_ads: account %s insights %s..%s", account_id, since, stop)
             params = {
                 "level": "ad",
@@ -171,9 +176,14 @@ def insight_pages(
                 "time_range": json.dumps({"since": since.isoformat(), "until": stop.isoformat()}),
             }
             for page in client.get_pages(f"act_{account_id}/insights", params):
+                for row in page:
+                    runs.note_new_fields("meta_ads", "meta_ads__insights", row, s.KNOWN_INSIGHT_FIELDS)
                 good, rejected = sort_insights(page, seen, datetime.now(UTC), tally)
                 yield {"good": good, "rejected": rejected}
         log.info("meta_ads: account %s insights %s..%s: %s", account_id, window[0], window[1], tally)
+        run.tally.received += tally.received
+        run.tally.quarantined += tally.quarantined
+        run.tally.duplicates += tally.duplicates
         state[account_id] = max(window[1].isoformat(), last or "")
 
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 
+from pipelines import runs
 from pipelines.errors import ConfigError, SourceError
 from pipelines.http import ApiClient, RetryPolicy, Verdict, retry_after_seconds
 from pipelines.meta_ads import settings as s
@@ -296,9 +297,13 @@ def sort_insights(
     return good, rejected
 
 
-def entity_pages(accounts: AccountCache, client: MetaClient, edge: str, fields: tuple[str, ...]) -> Iterator[Any]:
+def entity_pages(
+    accounts: AccountCache, client: MetaClient, edge: str, fields: tuple[str, ...], table: str
+) -> Iterator[Any]:
     """Every page of an account edge (campaigns, adsets, ads) of every account, stamped on arrival."""
     now = datetime.now(UTC)
+    counted = runs.tally(SOURCE, table)
     for account in accounts.rows():
         for page in client.get_pages(f"act_{account['account_id']}/{edge}", {"fields": ",".join(fields)}):
+            counted.received += len(page)
             yield stamp(page, now)

@@ -28,6 +28,8 @@ INSIGHT_FIELDS = (
     "adset_name", "ad_id", "ad_name", "date_start", "date_stop", "impressions", "clicks",
     "inline_link_clicks", "spend", "reach", "frequency", "actions", "action_values",
 )
+# Anything else Meta sends is loaded all the same and reported as a new field in raw._ingest_runs.
+KNOWN_INSIGHT_FIELDS = frozenset(INSIGHT_FIELDS)
 ACTION_ATTRIBUTION_WINDOWS = ("1d_click", "7d_click", "28d_click", "1d_view")
 
 # Insights numbers arrive as strings; these must parse or the row is quarantined.

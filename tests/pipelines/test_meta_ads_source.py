@@ -126,7 +126,8 @@ def test_rows_that_do_not_parse_are_quarantined_not_lost(lake: Lake, meta_env: S
 
 
 def _snapshots(lake: Lake) -> dict[str, int]:
-    return lake.snapshot_counts(RAW)
+    """Snapshots of the data tables (the run ledger records failed runs too, by design)."""
+    return {name: n for name, n in lake.snapshot_counts(RAW).items() if name != "_ingest_runs"}
 
 
 @pytest.fixture
@@ -198,3 +199,30 @@ def test_the_seeded_fault_plan_loses_nothing(lake: Lake, meta_env: SandboxServer
     served = sum(len(api_insights(meta_env.url_for("meta"), a.account_id, start, end))
                  for a in meta_env.world.accounts["meta"])
     assert len(_raw(lake, "meta_ads__insights")) == served
+
+
+def test_every_run_is_accounted_for(lake: Lake, meta_env: SandboxServer, world) -> None:
+    meta_env.apps = [_CorruptingMeta(world, meta_env.clock)]
+    start, end = _window(meta_env, 6)
+    run_source("meta_ads", start_date=start, end_date=end)
+    meta_env.faults.rules.append(FaultRule("meta", "auth_expired", "insights", times=100))
+    with pytest.raises(SourceError, match=r"^meta_ads: .*access token rejected") as failure:
+        run_source("meta_ads", start_date=start, end_date=end)
+    assert not failure.value.transient  # an expired token fails fast, no retries
+    meta_env.faults.rules.clear()
+
+    ledger = _raw(lake, "_ingest_runs")
+    good = [r for r in ledger if r["status"] == "succeeded"]
+    insights = next(r for r in good if r["resource"] == "meta_ads__insights")
+    served = sum(len(api_insights(meta_env.url_for("meta"), a.account_id, start, end))
+                 for a in world.accounts["meta"])
+    assert insights["received"] == served
+    assert insights["received"] == insights["loaded"] + insights["quarantined"] + insights["duplicates"]
+    assert insights["loaded"] == len(_raw(lake, "meta_ads__insights"))
+    assert insights["quarantined"] == len(_raw(lake, "_quarantine")) > 0
+    assert (insights["window_start"], insights["window_end"]) == (start, end)
+    for row in good:
+        assert row["received"] == row["loaded"] + row["quarantined"] + row["duplicates"], row["resource"]
+    failed = [r for r in ledger if r["status"] == "failed"]
+    assert failed and all("access token rejected" in r["error"] for r in failed)
+    assert len({r["run_id"] for r in ledger}) == 2
