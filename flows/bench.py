@@ -22,6 +22,7 @@ import requests
 from flows.demo import sandbox_environment
 from flows.transform import publish_marts, run_dbt
 from pipelines.lake import Lake
+from pipelines.meta_ads.settings import DEFAULT_API_VERSION
 from pipelines.runner import run_source
 from sandbox.meta import DEFAULT_TOKEN
 from sandbox.server import SandboxServer
@@ -39,7 +40,7 @@ def _plain_pull(server: SandboxServer) -> int:
     config = server.world.config
     rows = 0
     for account in server.world.accounts["meta"]:
-        url: str | None = f"{server.url_for('meta')}/v21.0/act_{account.account_id}/insights"
+        url: str | None = f"{server.url_for('meta')}/{DEFAULT_API_VERSION}/act_{account.account_id}/insights"
         params: dict[str, Any] | None = {
             "level": "ad", "limit": 500, "fields": "ad_id,date_start,spend,impressions,clicks,actions,action_values",
             "time_range": json.dumps({"since": config.start_date.isoformat(), "until": config.end_date.isoformat()}),

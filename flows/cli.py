@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
-from pipelines.errors import AdlakeError, root_adlake_error
+from pipelines.errors import AdlakeError, first_line, root_adlake_error
 
 if TYPE_CHECKING:
     from sandbox.world import World
@@ -116,9 +116,17 @@ def _quiet_tracebacks() -> None:
         logging.getLogger(name).addFilter(_NoTraceback())
 
 
+def _positive(args: argparse.Namespace, *names: str) -> None:
+    for name in names:
+        value = getattr(args, name, None)
+        if value is not None and value <= 0:
+            raise AdlakeError(f"--{name} must be positive, not {value}")
+
+
 def _cmd_demo(args: argparse.Namespace) -> None:
     from flows.demo import run_demo
 
+    _positive(args, "days", "scale")
     run_demo(days=args.days, seed=args.seed, scale=args.scale, faults=args.faults)
 
 
@@ -145,6 +153,7 @@ def _cmd_bench(args: argparse.Namespace) -> None:
 
     from flows.bench import run_bench, run_truth_bench
 
+    _positive(args, "days", "scale")
     if args.truth:
         print(json.dumps(run_truth_bench(args.scale, args.seed), indent=2))
         return
@@ -227,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verbose:
             raise
         cause = root_adlake_error(exc)
-        message = str(cause) if cause else f"unexpected {type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
+        message = str(cause) if cause else f"unexpected {type(exc).__name__}: {first_line(exc)}"
         print(f"adlake: error: {message}", file=sys.stderr)
         return 1
     return 0

@@ -93,8 +93,12 @@ def daily(sources: list[str] | None = None, start: date | None = None, end: date
         else:
             report.loads[name] = outcome
     if report.loads:
-        report.dbt = dbt_build()
-        report.published = publish()
+        try:
+            report.dbt = dbt_build()
+            report.published = publish()
+        except Exception as exc:
+            # Keep the sources' failures in the message: they are why the models may be short.
+            report.failures["transform"] = str(root_adlake_error(exc) or exc)
     if report.failures:
         raise AdlakeError("; ".join(report.failures.values()))
     return report

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.duck import connect_file
-from pipelines.errors import AdlakeError, root_adlake_error
+from pipelines.errors import AdlakeError, first_line, root_adlake_error
 from pipelines.lake import MARTS, Lake
 
 log = logging.getLogger("adlake.transform")
@@ -62,7 +62,7 @@ def run_dbt(args: Sequence[str], lake: Lake | None = None) -> DbtResult:
         cause = root_adlake_error(outcome.exception)
         if cause is not None:
             raise cause
-        raise AdlakeError(f"dbt {result.command} could not run: {str(outcome.exception).strip().splitlines()[0]}")
+        raise AdlakeError(f"dbt {result.command} could not run: {first_line(outcome.exception)}")
     if not outcome.success:
         shown = ", ".join(result.failures[:5]) + (" ..." if len(result.failures) > 5 else "")
         raise AdlakeError(f"dbt {result.command} failed: {shown or 'see the dbt output above'}")
@@ -117,7 +117,7 @@ def publish_marts(lake: Lake | None = None, models: Sequence[str] | None = None)
             published[name] = data.num_rows
             log.info("published %s.%s: %d rows", MARTS, name, data.num_rows)
     except duckdb.CatalogException as exc:
-        raise AdlakeError(f"cannot publish marts: {str(exc).splitlines()[0]} (run `dbt build` first)") from exc
+        raise AdlakeError(f"cannot publish marts: {first_line(exc)} (run `dbt build` first)") from exc
     finally:
         con.close()
     return published

@@ -49,7 +49,7 @@ def install_extensions(con: duckdb.DuckDBPyConnection, *, remote: bool = False) 
         if name not in installed:
             path = _wheel_extension_path(name, version)
             if path is None:
-                raise RuntimeError(
+                raise AdlakeError(
                     f"DuckDB extension {name} {version} is missing: "
                     f"pip install duckdb-extension-{name}=={version[1:]}"
                 )

@@ -31,6 +31,12 @@ class SourceError(AdlakeError):
         self.status = status
 
 
+def first_line(exc: BaseException) -> str:
+    """The first non-empty line of an exception's message, else its type name (never raises)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
 def root_adlake_error(exc: BaseException) -> AdlakeError | None:
     """Return the first AdlakeError in an exception's cause/context chain.
 

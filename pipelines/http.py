@@ -25,7 +25,7 @@ log = logging.getLogger("adlake.http")
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to try. Waits grow as ``base * 2**attempt`` (capped), with +-``jitter`` spread."""
+    """How hard to try. Waits grow as ``base * 2**(attempt - 1)`` (capped), with +-``jitter`` spread."""
 
     max_attempts: int = 6
     backoff_base: float = 2.0
@@ -188,6 +188,12 @@ class ApiClient:
             reason = _connection_reason(exc)
             return Verdict(f"cannot reach {self.base_url_setting}={self.base_url.rstrip('/')} ({reason})",
                            retry=True, persistent=reason in ("connection refused", "unknown host")), None
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidSchema) as exc:
+            return Verdict(f"{self.base_url_setting}={self.base_url.rstrip('/')} is not a usable URL "
+                           f"({type(exc).__name__})"), None
+        except requests.RequestException as exc:  # broken chunked bodies, bad encodings...
+            return Verdict(f"broken response ({type(exc).__name__})", retry=True), None
         if self.on_response is not None:
             self.on_response(response)
         verdict = self.classify(response)

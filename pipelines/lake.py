@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
-from pipelines.errors import ConfigError
+from pipelines.errors import ConfigError, first_line
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -111,7 +112,7 @@ class Lake:
 
         if self.settings.is_local:
             self.settings.home.mkdir(parents=True, exist_ok=True)
-            Path(self.settings.warehouse.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+            Path(unquote(urlsplit(self.settings.warehouse).path)).mkdir(parents=True, exist_ok=True)
         try:
             catalog = SqlCatalog(self.settings.catalog_name, **self.settings.catalog_properties())
             for namespace in NAMESPACES:
@@ -119,7 +120,7 @@ class Lake:
         except Exception as exc:  # SQLAlchemy raises many driver-specific types
             raise ConfigError(
                 f"cannot open the Iceberg catalog ADLAKE_CATALOG_URI={_redact(self.settings.catalog_uri)}: "
-                f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+                f"{type(exc).__name__}: {first_line(exc)}"
             ) from exc
         return catalog
 
@@ -146,13 +147,7 @@ class Lake:
 
         A failure leaves the previous snapshot in place: readers see either the old or the new data.
         """
-        from pyiceberg.exceptions import NoSuchTableError
-
-        identifier = f"{namespace}.{name}"
-        try:
-            table = self.catalog.load_table(identifier)
-        except NoSuchTableError:
-            table = self.catalog.create_table(identifier, schema=data.schema)
+        table = self._load_or_create(namespace, name, data.schema)
         with warnings.catch_warnings():
             # overwrite() on an empty table warns that its delete matched nothing: expected here.
             warnings.filterwarnings("ignore", message="Delete operation did not match any records")
@@ -163,17 +158,19 @@ class Lake:
 
     def append(self, namespace: str, name: str, data: pa.Table) -> None:
         """Append rows in one commit, creating the table (or adding new columns) as needed."""
-        from pyiceberg.exceptions import NoSuchTableError
-
-        identifier = f"{namespace}.{name}"
-        try:
-            table = self.catalog.load_table(identifier)
-        except NoSuchTableError:
-            table = self.catalog.create_table(identifier, schema=data.schema)
+        table = self._load_or_create(namespace, name, data.schema)
         with table.transaction() as tx:
             with tx.update_schema() as update:
                 update.union_by_name(data.schema)
             tx.append(data)
+
+    def _load_or_create(self, namespace: str, name: str, schema: pa.Schema) -> Table:
+        from pyiceberg.exceptions import NoSuchTableError
+
+        try:
+            return self.catalog.load_table(f"{namespace}.{name}")
+        except NoSuchTableError:
+            return self.catalog.create_table(f"{namespace}.{name}", schema=schema)
 
     def dlt_destination(self) -> filesystem:
         """The dlt filesystem destination writing Iceberg tables registered in this catalog."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines import runs
-from pipelines.errors import AdlakeError, SourceError, root_adlake_error
+from pipelines.errors import AdlakeError, SourceError, first_line, root_adlake_error
 from pipelines.lake import RAW, Lake
 
 log = logging.getLogger("adlake.ingest")
@@ -88,15 +88,22 @@ def _one_line(source: str, exc: Exception) -> AdlakeError:
     if cause is not None:
         return cause
     if isinstance(exc, PipelineStepFailed):
-        return SourceError(source, f"{exc.step} step failed: {str(exc.exception).splitlines()[0]}",
+        return SourceError(source, f"{exc.step} step failed: {first_line(exc.exception)}",
                            transient=exc.step == "load")
-    return SourceError(source, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    return SourceError(source, f"{type(exc).__name__}: {first_line(exc)}")
 
 
 def _record(lake: Lake, rows: list[dict[str, Any]]) -> None:
     """Append the run's accounting rows to ``raw._ingest_runs`` (one commit)."""
     if not rows:
         return
+    try:
+        _append_ledger(lake, rows)
+    except Exception as exc:  # the ledger must never hide the run's own outcome
+        log.warning("could not write raw.%s: %s", runs.TABLE, first_line(exc))
+
+
+def _append_ledger(lake: Lake, rows: list[dict[str, Any]]) -> None:
     import pyarrow as pa
 
     schema = pa.schema([

@@ -56,6 +56,7 @@ def world_deliveries(world: World, *, last_days: int | None = None) -> list[Deli
         owned.append((day_number, touches.person[sel], touches.channel[sel], touches.second[sel]))
 
     journeys = Journeys.simulate(world, keep_owned)
+    world.__dict__.setdefault("journeys", journeys)  # the MMP emulation below reads the same simulation
     first_day = 0 if last_days is None else max(0, world.config.days - last_days)
     timed: list[tuple[int, str, Delivery]] = []
     timed += _first_party(world, journeys, first_day)

@@ -7,6 +7,7 @@ identifiers can be produced on demand (the CRM emulation needs a few) without bu
 from __future__ import annotations
 
 import base64
+import threading
 from datetime import UTC, datetime
 
 import numpy as np
@@ -22,6 +23,7 @@ _DOMAINS = ("gmail.com", "wp.pl", "onet.pl", "gmx.de", "yahoo.es", "outlook.com"
 _COUNTRIES = (("PL", "48", 9, 0.45), ("DE", "49", 10, 0.2), ("ES", "34", 9, 0.15), ("US", "1", 10, 0.2))
 BLOCK = 100_000
 _BLOCKS: dict[tuple[int, int, int], list[dict[str, object]]] = {}
+_LOCK = threading.Lock()  # the sandbox server answers from several threads
 
 
 def people_block(seed: int, population: Population, block: int) -> pa.Table:
@@ -35,11 +37,16 @@ def lookup(seed: int, population: Population, person_ids: list[int]) -> dict[int
     """Identifiers of a few people by id."""
     out: dict[int, dict[str, object]] = {}
     for block in sorted({p // BLOCK for p in person_ids}):
-        key = (seed, id(population), block)
-        if key not in _BLOCKS:
-            _BLOCKS.clear()  # one block at a time is enough for look-ups
-            _BLOCKS[key] = people_block(seed, population, block).to_pylist()
-        rows = _BLOCKS[key]
+        # Keyed by what determines the block (ids of dead objects can be reused).
+        key = (seed, population.size, block)
+        with _LOCK:
+            rows = _BLOCKS.get(key)
+        if rows is None:
+            rows = people_block(seed, population, block).to_pylist()
+            with _LOCK:
+                if len(_BLOCKS) >= 4:
+                    _BLOCKS.clear()
+                _BLOCKS[key] = rows
         for person in person_ids:
             if person // BLOCK == block:
                 out[person] = rows[person - block * BLOCK]

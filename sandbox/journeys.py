@@ -207,12 +207,16 @@ class _State:
         paid = t.ad >= 0
         for kind, days, ads in ((CLICK, self.last_click_day, self.last_click_ad),
                                 (VIEW, self.last_view_day, self.last_view_ad)):
-            sel = paid & (t.kind == kind)
-            # Later touches of the day overwrite earlier ones: sort by time so "last" means last.
-            order = np.argsort(t.second[sel], kind="stable")
-            person, ad = t.person[sel][order], t.ad[sel][order]
-            days[person, ad_platform[ad]] = day_number
-            ads[person, ad_platform[ad]] = ad
+            sel = np.flatnonzero(paid & (t.kind == kind))
+            if len(sel) == 0:
+                continue
+            # The last touch of the day per (person, platform), resolved explicitly: NumPy leaves
+            # the winner of repeated fancy-index assignments unspecified.
+            order = sel[np.lexsort((t.second[sel], ad_platform[t.ad[sel]], t.person[sel]))]
+            person, platform = t.person[order], ad_platform[t.ad[order]]
+            is_last = np.r_[(person[1:] != person[:-1]) | (platform[1:] != platform[:-1]), True]
+            days[person[is_last], platform[is_last]] = day_number
+            ads[person[is_last], platform[is_last]] = t.ad[order[is_last]]
 
 
 def _cumulative_affinity(population: Population) -> np.ndarray:

@@ -44,7 +44,7 @@ class Response:
 
     @classmethod
     def json(cls, status: int, payload: object, headers: dict[str, str] | None = None) -> Response:
-        """A JSON response with compact, key-ordered output (byte-identical for identical data)."""
+        """A JSON response with compact output (byte-identical for identical data, keys in insertion order)."""
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         return cls(status, body, {"Content-Type": "application/json; charset=UTF-8", **(headers or {})})
 
@@ -180,7 +180,10 @@ def _handler_for(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
-            response = server.dispatch((self.command, self.path), headers, body)
+            try:
+                response = server.dispatch((self.command, self.path), headers, body)
+            except Exception as exc:  # an emulation bug must look like a server error, not a dropped line
+                response = Response.json(500, {"error": {"message": f"sandbox error: {type(exc).__name__}"}})
             self.send_response(response.status)
             for key, value in response.headers.items():
                 self.send_header(key, value)

@@ -2,8 +2,9 @@
 channel's true incremental conversions (from the counterfactual runs).
 
 Files (under ``--out``): ``people.parquet``, ``touches.parquet``, ``conversions.parquet``,
-``deals.parquet``, ``platform_claims.parquet``, ``incrementality.parquet``. Touches and
-conversions are written day by day as the simulation runs, so memory stays bounded.
+``deals.parquet``, ``platform_claims.parquet``, ``incrementality.parquet``. Touches (by far the
+largest) are written day by day as the simulation runs, so memory stays bounded by the
+population; conversions and claims are small and written at the end.
 """
 
 from __future__ import annotations

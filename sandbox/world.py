@@ -1,9 +1,10 @@
 """The simulated world: advertisers' accounts, their campaign hierarchies and daily delivery.
 
 Everything is a pure function of ``(seed, scale, keys)``: each entity and each (ad, day) draws
-from its own random stream seeded by a stable hash of its keys, so any slice can be generated
-on demand, in any order, without holding the world in memory, and the same seed always gives
-byte-identical output.
+from its own random stream seeded by a stable hash of its keys, so any slice of delivery can be
+generated on demand, in any order, and the same seed always gives byte-identical output. The
+people's journeys (``sandbox.journeys``) are simulated once per world, on first use, in memory
+bounded by the population.
 """
 
 from __future__ import annotations
@@ -276,7 +277,9 @@ class World:
         order = np.lexsort((claims["touch_day"], claims["ad"]))
         ordered = {name: values[order] for name, values in claims.items()}
         keys = ordered["ad"] * 10_000 + ordered["touch_day"]
-        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.empty(0, np.int64)
+        if len(keys) == 0:
+            return {}, ordered
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
         ends = np.r_[starts[1:], len(keys)]
         index = {(int(ordered["ad"][a]), int(ordered["touch_day"][a])): slice(int(a), int(b))
                  for a, b in zip(starts, ends, strict=True)}

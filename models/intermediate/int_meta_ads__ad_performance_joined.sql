@@ -1,6 +1,8 @@
 {#- Meta ad-day performance in adlake's canonical columns: names from the latest entity
     versions (falling back to the names in the report), conversions from the configured action
-    types and attribution window. -#}
+    types and attribution window (purchases and leads alike, as Fivetran counts them; the value
+    comes from the types that carry one). -#}
+
 with
 
 insights as (
@@ -49,7 +51,7 @@ conversions as (
         sum(action_value) as conversions_value
     from actions
     where
-        attribution_window = '{{ var("meta_ads_conversion_window") }}'
+        attribution_window = '{{ meta_ads_conversion_window() }}'
         and action_type in (
             {%- for action_type in var('meta_ads_conversion_action_types') %}
             '{{ action_type }}'{{ "," if not loop.last }}
@@ -74,9 +76,10 @@ final as (
         coalesce(ads.ad_name, insights.ad_name) as ad_name,
         insights.currency,
         accounts.report_timezone,
-        insights.impressions,
-        insights.link_clicks as clicks,
-        insights.spend,
+        -- Meta leaves out metrics that are zero.
+        coalesce(insights.impressions, 0) as impressions,
+        coalesce(insights.link_clicks, 0) as clicks,
+        coalesce(insights.spend, 0) as spend,
         coalesce(conversions.conversions, 0) as conversions,
         coalesce(conversions.conversions_value, 0) as conversions_value
     from insights

@@ -88,9 +88,8 @@ def meta_ads(
         raise ConfigError(f"meta_ads: {s.ENV_PREFIX}ACCOUNT_IDS is not set (or sources.meta_ads.account_ids)")
     if attribution_window_days < 1 or days_per_request < 1:
         raise ConfigError("meta_ads: ATTRIBUTION_WINDOW_DAYS and DAYS_PER_REQUEST must be at least 1")
-    start = parse_date(start_date, f"{s.ENV_PREFIX}START_DATE") or (
-        datetime.now(UTC).date() - timedelta(days=s.DEFAULT_START_DAYS_AGO)
-    )
+    floor = parse_date(start_date, f"{s.ENV_PREFIX}START_DATE")
+    first_start = floor or datetime.now(UTC).date() - timedelta(days=s.DEFAULT_START_DAYS_AGO)
     end = parse_date(end_date, f"{s.ENV_PREFIX}END_DATE")
     client = MetaClient(
         base_url=base_url,
@@ -103,7 +102,7 @@ def meta_ads(
         page_limit=page_limit,
     )
     accounts = AccountCache(client, accounts_wanted)
-    pages = insight_pages(accounts, client, start, end, attribution_window_days, days_per_request)
+    pages = insight_pages(accounts, client, floor, first_start, end, attribution_window_days, days_per_request)
     return [
         ad_accounts(accounts),
         campaigns(accounts, client),
@@ -144,7 +143,8 @@ def ads(accounts: AccountCache, client: MetaClient) -> Iterator[list[dict[str, A
 def insight_pages(
     accounts: AccountCache,
     client: MetaClient,
-    start: date,
+    floor: date | None,
+    first_start: date,
     end: date | None,
     attribution_window_days: int,
     days_per_request: int,
@@ -158,8 +158,10 @@ def insight_pages(
     for account in accounts.rows():
         account_id = str(account["account_id"])
         last = state.get(account_id)
-        until = end or account_today(account.get("timezone_name"))
-        window = report_window(start, until, date.fromisoformat(last) if last else None, attribution_window_days)
+        today = account_today(account.get("timezone_name"))
+        until = end or today
+        window = report_window(floor, first_start, until, date.fromisoformat(last) if last else None,
+                               attribution_window_days)
         if window is None:
             continue
         run = runs.resource_run("meta_ads", "meta_ads__insights")
@@ -184,7 +186,8 @@ def insight_pages(
         run.tally.received += tally.received
         run.tally.quarantined += tally.quarantined
         run.tally.duplicates += tally.duplicates
-        state[account_id] = max(window[1].isoformat(), last or "")
+        # Never remember a day that has not happened yet: a future --end would stall later runs.
+        state[account_id] = max(min(window[1], today).isoformat(), last or "")
 
 
 @dlt.transformer(

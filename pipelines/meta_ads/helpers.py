@@ -94,8 +94,10 @@ def usage_wait_seconds(headers: Mapping[str, str], threshold_pct: float) -> floa
 
 
 def _regain_seconds(response: requests.Response) -> float | None:
-    wait = usage_wait_seconds(response.headers, threshold_pct=0.0)
-    return wait or retry_after_seconds(response)
+    """The platform's own wait: regain/reset times from the usage headers, else ``Retry-After``."""
+    if not any(h in response.headers for h in ("x-business-use-case-usage", "x-ad-account-usage", "x-app-usage")):
+        return retry_after_seconds(response)
+    return usage_wait_seconds(response.headers, threshold_pct=0.0)
 
 
 @dataclass
@@ -225,14 +227,17 @@ def account_today(timezone_name: str | None) -> date:
 
 
 def report_window(
-    start: date, end: date, last_loaded: date | None, rewind_days: int
+    floor: date | None, first_start: date, end: date, last_loaded: date | None, rewind_days: int
 ) -> tuple[date, date] | None:
-    """Days to request: from the start (first run) or ``rewind_days`` before the last loaded day.
+    """Days to request: ``first_start`` on the first run, else ``rewind_days`` before the last loaded day.
 
-    Meta restates the last 28 days, so every run re-reads them; the earliest day is never
-    before the configured start. None when there is nothing to read.
+    Meta restates the last 28 days, so every run re-reads them. A configured start date is a
+    floor (never read before it); the default start only shapes the first run, so a long outage
+    is caught up from the last loaded day. None when there is nothing to read.
     """
-    since = start if last_loaded is None else max(start, last_loaded - timedelta(days=rewind_days - 1))
+    since = first_start if last_loaded is None else last_loaded - timedelta(days=rewind_days - 1)
+    if floor is not None:
+        since = max(since, floor)
     return (since, end) if since <= end else None
 
 

@@ -111,19 +111,26 @@ def test_insight_validation_accepts_only_loadable_rows(row: dict[str, object]) -
 
 
 @given(st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 1, 1)), st.integers(0, 400),
-       st.integers(1, 60), st.one_of(st.none(), st.integers(-30, 400)))
-def test_report_window_never_skips_a_day(start: date, span: int, rewind: int, loaded_offset: int | None) -> None:
+       st.integers(1, 60), st.one_of(st.none(), st.integers(-30, 400)), st.booleans())
+def test_report_window_never_skips_a_day(start: date, span: int, rewind: int, loaded_offset: int | None,
+                                         configured: bool) -> None:
     end = start + timedelta(days=span)
     last = None if loaded_offset is None else start + timedelta(days=loaded_offset)
-    window = report_window(start, end, last, rewind)
+    floor = start if configured else None
+    window = report_window(floor, start, end, last, rewind)
     if window is None:
         assert last is not None and last - timedelta(days=rewind - 1) > end
         return
     since, until = window
-    assert until == end and since >= start
-    if last is not None:
-        # everything after the last loaded day, plus the restatement window, is requested again
-        assert since <= max(start, last - timedelta(days=rewind - 1))
+    assert until == end
+    if configured:
+        assert since >= start  # a configured start is a floor
+    if last is None:
+        assert since == start
+    else:
+        # everything after the last loaded day, plus the restatement window, is requested again,
+        # even when that is before the default start (an outage longer than the default window)
+        assert since == max(last - timedelta(days=rewind - 1), floor or date.min)
     parts = list(chunks(since, until, 30))
     assert parts[0][0] == since and parts[-1][1] == until
     assert all(a <= b and (b - a).days < 30 for a, b in parts)
