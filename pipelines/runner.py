@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,14 +15,19 @@ from pipelines.lake import RAW, Lake
 log = logging.getLogger("adlake.ingest")
 
 
-def _meta_ads() -> Callable[..., Any]:
-    from pipelines.meta_ads import meta_ads
+def _lazy(module: str, function: str) -> Callable[[], Callable[..., Any]]:
+    def load() -> Callable[..., Any]:
+        return getattr(importlib.import_module(module), function)
 
-    return meta_ads
+    return load
 
 
 # Source name -> factory of its dlt source function (imported lazily: each pulls its own deps).
-SOURCES: dict[str, Callable[[], Callable[..., Any]]] = {"meta_ads": _meta_ads}
+SOURCES: dict[str, Callable[[], Callable[..., Any]]] = {
+    "meta_ads": _lazy("pipelines.meta_ads", "meta_ads"),
+    "microsoft_ads": _lazy("pipelines.microsoft_ads", "microsoft_ads"),
+    "appsflyer": _lazy("pipelines.appsflyer", "appsflyer"),
+}
 
 
 @dataclass

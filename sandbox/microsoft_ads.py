@@ -74,6 +74,11 @@ _TIME_ZONES: dict[str, tuple[str, str]] = {
 _ZONE_BY_IANA = {iana: name for name, (_, iana) in _TIME_ZONES.items()}
 
 
+def report_time_zone(account: AdAccount) -> str:
+    """Microsoft's ``ReportTimeZone`` name for an account's IANA zone (what a connector should send)."""
+    return _ZONE_BY_IANA[account.timezone]
+
+
 def money(cents: int) -> str:
     """Microsoft's report money: ``"143.27"`` (no thousands separator, FormatVersion 2.0)."""
     return f"{cents // 100}.{cents % 100:02d}"
