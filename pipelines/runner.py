@@ -27,6 +27,8 @@ SOURCES: dict[str, Callable[[], Callable[..., Any]]] = {
     "meta_ads": _lazy("pipelines.meta_ads", "meta_ads"),
     "microsoft_ads": _lazy("pipelines.microsoft_ads", "microsoft_ads"),
     "appsflyer": _lazy("pipelines.appsflyer", "appsflyer"),
+    "tiktok_ads": _lazy("pipelines.tiktok_ads", "tiktok_ads"),
+    "linkedin_ads": _lazy("pipelines.linkedin_ads", "linkedin_ads"),
 }
 
 
