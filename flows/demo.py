@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from flows.summary import channel_summary, render_summary
 from pipelines.lake import Lake
-from sandbox.catalog import source_settings
+from sandbox.catalog import emulations, source_settings
 from sandbox.faults import FaultPlan
+from sandbox.file_drops import write_network_reports
 from sandbox.server import SandboxServer
 from sandbox.world import DEFAULT_SEED, World, WorldConfig
 
@@ -25,15 +26,19 @@ def run_demo(days: int = 30, seed: int | None = None, scale: float = 1.0, faults
     config = WorldConfig(seed=DEFAULT_SEED if seed is None else seed, scale=scale)
     days = max(1, min(days, config.days))
     world = World(config)
-    plan = FaultPlan.from_seed(config.seed, ["meta"]) if faults else None
+    plan = FaultPlan.from_seed(config.seed, [e.platform for e in emulations()]) if faults else None
+    lake = Lake()
     with SandboxServer(world, faults=plan) as server:
         os.environ.update(sandbox_environment(server))
+        # The networks drop their daily files into a folder the file-drop source reads.
+        drops = lake.settings.home / "drops"
+        write_network_reports(world, drops, server.clock.as_of)
+        os.environ["SOURCES__FILE_DROPS__BUCKET_URL"] = str(drops)
         end = server.clock.as_of
         start = end - timedelta(days=days - 1)
         print(f"adlake demo: sandbox at {server.base_url}, seed {config.seed}, scale {config.scale:g}, "
               f"report days {start}..{end}", flush=True)
         daily(start=start, end=end)
-    lake = Lake()
     render_summary(channel_summary(lake.settings.duckdb_path))
     print(f"lake: {lake.settings.home} (catalog {lake.settings.catalog_uri}); "
           f"BI tools can open {lake.settings.duckdb_path}")

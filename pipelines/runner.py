@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,10 +26,13 @@ def _lazy(module: str, function: str) -> Callable[[], Callable[..., Any]]:
 # Source name -> factory of its dlt source function (imported lazily: each pulls its own deps).
 SOURCES: dict[str, Callable[[], Callable[..., Any]]] = {
     "meta_ads": _lazy("pipelines.meta_ads", "meta_ads"),
+    "google_ads": _lazy("pipelines.google_ads", "google_ads"),
     "microsoft_ads": _lazy("pipelines.microsoft_ads", "microsoft_ads"),
     "appsflyer": _lazy("pipelines.appsflyer", "appsflyer"),
     "tiktok_ads": _lazy("pipelines.tiktok_ads", "tiktok_ads"),
     "linkedin_ads": _lazy("pipelines.linkedin_ads", "linkedin_ads"),
+    "crm": _lazy("pipelines.crm", "crm"),
+    "file_drops": _lazy("pipelines.file_drops", "file_drops"),
 }
 
 
@@ -76,7 +80,8 @@ def run_source(source: str, lake: Lake | None = None, **overrides: Any) -> LoadS
             log.warning("%s: finishing a load package left pending by an earlier run", source)
             _collect(pipeline.run(), pipeline, summary)
             summary.rows.clear()  # the accounting below is about this run's extraction only
-        data = SOURCES[source]()(**{k: v for k, v in overrides.items() if v is not None})
+        function = SOURCES[source]()
+        data = function(**_accepted(function, overrides))
         _collect(pipeline.run(data), pipeline, summary)
     except Exception as exc:
         error = _one_line(source, exc)
@@ -86,6 +91,12 @@ def run_source(source: str, lake: Lake | None = None, **overrides: Any) -> LoadS
         runs.close_run(source)
     _record(lake, ledger.rows("succeeded", None, summary.rows))
     return summary
+
+
+def _accepted(function: Callable[..., Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """The overrides this source takes: a file-drop source has no report dates, for instance."""
+    parameters = inspect.signature(function).parameters
+    return {k: v for k, v in overrides.items() if v is not None and k in parameters}
 
 
 def _one_line(source: str, exc: Exception) -> AdlakeError:
