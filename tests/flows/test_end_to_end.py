@@ -160,3 +160,23 @@ def test_bad_configuration_is_one_clear_line(tmp_path: Path) -> None:
     assert "Traceback" not in run.stdout + run.stderr
     lake = Lake(LakeSettings.from_env(env))
     assert lake.table_names(RAW) == []
+
+
+def _content(lake: Lake, name: str) -> set[str]:
+    """A table's rows without adlake's and dlt's bookkeeping columns (load ids, ingestion times)."""
+    table = lake.load_table(RAW, name).scan().to_arrow()
+    columns = [c for c in table.column_names if not c.startswith("_")]
+    return {repr(sorted(row.items())) for row in table.select(columns).to_pylist()}
+
+
+def test_a_demo_under_injected_faults_loads_exactly_the_same_raw_data(demo_lake, tmp_path: Path) -> None:
+    clean, _ = demo_lake
+    env = _clean_env(tmp_path / "lake")
+    run = _adlake(["demo", "--days", str(DEMO_DAYS), "--faults"], env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "retry" in run.stdout + run.stderr  # the faults really happened and were retried
+    faulty = Lake(LakeSettings.from_env(env))
+    tables = [t for t in clean.table_names(RAW) if not t.startswith("_")]
+    assert len(tables) >= 30 and set(tables) == {t for t in faulty.table_names(RAW) if not t.startswith("_")}
+    for name in tables:
+        assert _content(faulty, name) == _content(clean, name), name
