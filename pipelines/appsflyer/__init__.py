@@ -19,12 +19,13 @@ from dlt.extract.resource import DltResource
 from pipelines import runs
 from pipelines.appsflyer import helpers
 from pipelines.appsflyer import settings as s
-from pipelines.appsflyer.helpers import AppsFlyerClient, chunks, normalize_app_ids, parse_date, report_window, sort_rows
+from pipelines.appsflyer.helpers import AppsFlyerClient, normalize_app_ids, report_window, sort_rows
 from pipelines.errors import ConfigError
 from pipelines.http import RetryPolicy
 from pipelines.quarantine import COLUMNS as QUARANTINE_COLUMNS
 from pipelines.quarantine import TABLE as QUARANTINE_TABLE
 from pipelines.quarantine import Tally
+from pipelines.windows import chunks, parse_date
 
 log = logging.getLogger("adlake.appsflyer")
 
@@ -78,7 +79,9 @@ def appsflyer(
         raise ConfigError(f"appsflyer: {s.ENV_PREFIX}RESTATEMENT_DAYS and MAXIMUM_ROWS must be at least 1")
     tz = helpers.zone(timezone)
     today = helpers.today(tz)
-    start = parse_date(start_date, f"{s.ENV_PREFIX}START_DATE") or (today - timedelta(days=s.DEFAULT_START_DAYS_AGO))
+    floor = parse_date(start_date, f"{s.ENV_PREFIX}START_DATE")
+    # (floor, first-run start): a configured start bounds every run; the default only the first.
+    start = (floor, floor or today - timedelta(days=s.DEFAULT_START_DAYS_AGO))
     end = parse_date(end_date, f"{s.ENV_PREFIX}END_DATE") or today
     oldest = today - timedelta(days=s.HISTORY_DAYS - 1)
     client = AppsFlyerClient(
@@ -93,7 +96,7 @@ def appsflyer(
 def report_pages(
     client: AppsFlyerClient,
     apps: list[str],
-    start: date,
+    start: tuple[date | None, date],
     end: date,
     oldest: date,
     restatement_days: int,
@@ -107,7 +110,7 @@ def report_pages(
     for app_id in apps:
         for report, (table, resource, days_per_call) in s.REPORTS.items():
             last = state.setdefault(app_id, {}).get(report)
-            window = report_window(start, end, date.fromisoformat(last) if last else None, restatement_days, oldest)
+            window = report_window(*start, end, date.fromisoformat(last) if last else None, restatement_days, oldest)
             if window is None:
                 continue
             run = runs.resource_run("appsflyer", table)

@@ -8,7 +8,6 @@ import hashlib
 import io
 import logging
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -17,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 
+from pipelines import windows
 from pipelines.appsflyer import settings as s
 from pipelines.errors import ConfigError, SourceError
 from pipelines.http import ApiClient, RetryPolicy, Verdict, retry_after_seconds
@@ -181,18 +181,6 @@ def normalize_app_ids(value: str | list[str] | tuple[str, ...] | None) -> list[s
     return ids
 
 
-def parse_date(value: str | date | None, setting: str) -> date | None:
-    """A ``YYYY-MM-DD`` setting, or a clear error naming it."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError as exc:
-        raise ConfigError(f"appsflyer: {setting}={value!r} is not a YYYY-MM-DD date") from exc
-
-
 def zone(name: str) -> ZoneInfo:
     """The report time zone, or a clear error naming the setting."""
     try:
@@ -206,13 +194,16 @@ def today(tz: ZoneInfo) -> date:
     return datetime.now(UTC).astimezone(tz).date()
 
 
-def report_window(start: date, end: date, last_loaded: date | None, rewind_days: int,
+def report_window(floor: date | None, first_start: date, end: date, last_loaded: date | None, rewind_days: int,
                   oldest: date) -> tuple[date, date] | None:
-    """Days to request: the start or the re-read window, never before the start nor the oldest day kept.
+    """The shared report window (``pipelines.windows``), never before the oldest day AppsFlyer keeps.
 
     None when there is nothing to read.
     """
-    since = start if last_loaded is None else max(start, last_loaded - timedelta(days=rewind_days - 1))
+    window = windows.report_window(floor, first_start, end, last_loaded, rewind_days)
+    if window is None:
+        return None
+    since = window[0]
     if since < oldest:
         log.warning("appsflyer: raw data is kept for %d days; reading from %s instead of %s",
                     s.HISTORY_DAYS, oldest, since)
@@ -220,10 +211,3 @@ def report_window(start: date, end: date, last_loaded: date | None, rewind_days:
     return (since, end) if since <= end else None
 
 
-def chunks(since: date, until: date, days: int) -> Iterator[tuple[date, date]]:
-    """Split an inclusive date range into inclusive chunks of at most ``days`` days."""
-    current = since
-    while current <= until:
-        stop = min(until, current + timedelta(days=days - 1))
-        yield current, stop
-        current = stop + timedelta(days=1)

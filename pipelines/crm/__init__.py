@@ -22,12 +22,13 @@ from dlt.extract.resource import DltResource
 
 from pipelines import runs
 from pipelines.crm import settings as s
-from pipelines.crm.helpers import CrmClient, epoch_ms, later, parse_date, search_since, sort_records
+from pipelines.crm.helpers import CrmClient, epoch_ms, later, search_since, sort_records
 from pipelines.errors import ConfigError
 from pipelines.http import RetryPolicy
 from pipelines.quarantine import COLUMNS as QUARANTINE_COLUMNS
 from pipelines.quarantine import TABLE as QUARANTINE_TABLE
 from pipelines.quarantine import Tally
+from pipelines.windows import parse_date
 
 log = logging.getLogger("adlake.crm")
 

@@ -16,7 +16,7 @@ from typing import Any
 import requests
 
 from pipelines.crm import settings as s
-from pipelines.errors import ConfigError, SourceError
+from pipelines.errors import SourceError
 from pipelines.http import ApiClient, RetryPolicy, Verdict, retry_after_seconds
 from pipelines.quarantine import Tally, quarantine_record
 
@@ -134,18 +134,6 @@ def parse_timestamp(value: Any) -> datetime | None:
 def epoch_ms(moment: datetime) -> int:
     """Epoch milliseconds, the form HubSpot search filters take for dates."""
     return int(moment.timestamp() * 1000)
-
-
-def parse_date(value: str | date | None, setting: str) -> date | None:
-    """A ``YYYY-MM-DD`` setting, or a clear error naming it."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError as exc:
-        raise ConfigError(f"crm: {setting}={value!r} is not a YYYY-MM-DD date") from exc
 
 
 def search_since(cursor: str | None, start: date | None) -> datetime | None:

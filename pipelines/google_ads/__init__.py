@@ -31,11 +31,11 @@ from pipelines.google_ads.helpers import (
     column_hints,
     customer_pages,
     normalize_customer_ids,
-    parse_date,
 )
 from pipelines.http import RetryPolicy
 from pipelines.quarantine import COLUMNS as QUARANTINE_COLUMNS
 from pipelines.quarantine import TABLE as QUARANTINE_TABLE
+from pipelines.windows import parse_date
 
 _ICEBERG: dict[str, Any] = {"write_disposition": "append", "table_format": "iceberg"}
 

@@ -8,9 +8,8 @@ import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 
@@ -19,6 +18,7 @@ from pipelines.errors import ConfigError, SourceError
 from pipelines.google_ads import settings as s
 from pipelines.http import ApiClient, RetryPolicy, Verdict, retry_after_seconds
 from pipelines.quarantine import Tally, quarantine_record
+from pipelines.windows import chunks, remembered, report_window, today_in
 
 log = logging.getLogger("adlake.google_ads")
 SOURCE = "google_ads"
@@ -310,7 +310,7 @@ def customer_pages(client: GoogleAdsClient, customer_id: str, window: Window, st
             time_zone = page["good"][0]["time_zone"]
         _count(report, customer_id, tally)
         yield page
-    today = customer_today(time_zone)
+    today = today_in(time_zone)
     for report in s.REPORTS:
         last = state.get(report.resource)
         span = report_window(window.floor, window.first_start, window.end or today,
@@ -325,7 +325,7 @@ def customer_pages(client: GoogleAdsClient, customer_id: str, window: Window, st
             yield _load(report, rows, seen, tally)
         _count(report, customer_id, tally, f" {span[0]}..{span[1]}")
         # Never remember a day that has not happened yet: a future end date would stall later runs.
-        state[report.resource] = max(min(span[1], today).isoformat(), last or "")
+        state[report.resource] = remembered(span[1], today, last)
 
 
 # -- settings and windows -------------------------------------------------------------------------
@@ -347,44 +347,3 @@ def normalize_customer_ids(value: Any, setting: str) -> list[str]:
     return ids
 
 
-def parse_date(value: str | date | None, setting: str) -> date | None:
-    """A ``YYYY-MM-DD`` setting, or a clear error naming it."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError as exc:
-        raise ConfigError(f"google_ads: {setting}={value!r} is not a YYYY-MM-DD date") from exc
-
-
-def customer_today(time_zone: str | None) -> date:
-    """Today in the customer's time zone: ``segments.date`` is the customer's local day."""
-    try:
-        zone = ZoneInfo(time_zone) if time_zone else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = UTC
-    return datetime.now(zone).date()
-
-
-def report_window(floor: date | None, first_start: date, end: date, last_loaded: date | None,
-                  lag_days: int) -> tuple[date, date] | None:
-    """Days to request: ``first_start`` on the first run, else ``lag_days`` back from the last loaded day.
-
-    A configured start date is a floor; the default start only shapes the first run, so a long
-    outage is caught up from the last loaded day. None when there is nothing to read.
-    """
-    since = first_start if last_loaded is None else last_loaded - timedelta(days=lag_days - 1)
-    if floor is not None:
-        since = max(since, floor)
-    return (since, end) if since <= end else None
-
-
-def chunks(since: date, until: date, days: int) -> Iterator[tuple[date, date]]:
-    """Split an inclusive date range into inclusive chunks of at most ``days`` days."""
-    current = since
-    while current <= until:
-        stop = min(until, current + timedelta(days=days - 1))
-        yield current, stop
-        current = stop + timedelta(days=1)

@@ -25,17 +25,15 @@ from pipelines.linkedin_ads.helpers import (
     AccountCache,
     LinkedInClient,
     analytics_elements,
-    chunks,
     entity_pages,
     normalize_account_ids,
-    parse_date,
-    report_window,
     sort_elements,
     stamp,
 )
 from pipelines.quarantine import COLUMNS as QUARANTINE_COLUMNS
 from pipelines.quarantine import TABLE as QUARANTINE_TABLE
 from pipelines.quarantine import Tally
+from pipelines.windows import chunks, parse_date, remembered, report_window
 
 log = logging.getLogger("adlake.linkedin_ads")
 
@@ -99,9 +97,9 @@ def linkedin_ads(
                           "MAX_ELEMENTS_PER_RESPONSE must be at least 1")
     if not 1 <= page_size <= s.MAX_PAGE_SIZE:
         raise ConfigError(f"linkedin_ads: {s.ENV_PREFIX}PAGE_SIZE must be between 1 and {s.MAX_PAGE_SIZE}")
-    start = parse_date(start_date, f"{s.ENV_PREFIX}START_DATE") or (
-        datetime.now(UTC).date() - timedelta(days=s.DEFAULT_START_DAYS_AGO)
-    )
+    floor = parse_date(start_date, f"{s.ENV_PREFIX}START_DATE")
+    # (floor, first-run start): a configured start bounds every run; the default only the first.
+    start = (floor, floor or datetime.now(UTC).date() - timedelta(days=s.DEFAULT_START_DAYS_AGO))
     end = parse_date(end_date, f"{s.ENV_PREFIX}END_DATE")
     client = LinkedInClient(
         base_url=base_url,
@@ -160,7 +158,7 @@ def analytics_pages(
     client: LinkedInClient,
     pivot: str,
     table: str,
-    start: date,
+    start: tuple[date | None, date],
     end: date | None,
     restatement_days: int,
     days_per_request: int,
@@ -176,7 +174,7 @@ def analytics_pages(
     until = end or datetime.now(UTC).date()  # LinkedIn's report days are UTC days
     for account_id in accounts.ids:
         last = state.get(account_id)
-        window = report_window(start, until, date.fromisoformat(last) if last else None, restatement_days)
+        window = report_window(*start, until, date.fromisoformat(last) if last else None, restatement_days)
         if window is None:
             continue
         run = runs.resource_run("linkedin_ads", table)
@@ -194,7 +192,7 @@ def analytics_pages(
         run.tally.received += tally.received
         run.tally.quarantined += tally.quarantined
         run.tally.duplicates += tally.duplicates
-        state[account_id] = max(window[1].isoformat(), last or "")
+        state[account_id] = remembered(window[1], datetime.now(UTC).date(), last)
 
 
 def _good(page: dict[str, list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:

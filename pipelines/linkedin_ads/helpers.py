@@ -204,33 +204,6 @@ def normalize_account_ids(value: str | int | list[Any] | tuple[Any, ...] | None)
     return ids
 
 
-def parse_date(value: str | date | None, setting: str) -> date | None:
-    """A ``YYYY-MM-DD`` setting, or a clear error naming it."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError as exc:
-        raise ConfigError(f"linkedin_ads: {setting}={value!r} is not a YYYY-MM-DD date") from exc
-
-
-def report_window(start: date, end: date, last_loaded: date | None, rewind_days: int) -> tuple[date, date] | None:
-    """Days to request: from the start (first run) or ``rewind_days`` days ending with the last loaded day."""
-    since = start if last_loaded is None else max(start, last_loaded - timedelta(days=rewind_days - 1))
-    return (since, end) if since <= end else None
-
-
-def chunks(since: date, until: date, days: int) -> Iterator[tuple[date, date]]:
-    """Split an inclusive date range into inclusive chunks of at most ``days`` days."""
-    current = since
-    while current <= until:
-        stop = min(until, current + timedelta(days=days - 1))
-        yield current, stop
-        current = stop + timedelta(days=1)
-
-
 def analytics_elements(
     client: LinkedInClient, account_id: str, pivot: str, since: date, until: date, max_elements: int
 ) -> Iterator[tuple[date, date, list[dict[str, Any]]]]:

@@ -24,18 +24,15 @@ from pipelines.meta_ads import settings as s
 from pipelines.meta_ads.helpers import (
     AccountCache,
     MetaClient,
-    account_today,
-    chunks,
     entity_pages,
     normalize_account_ids,
-    parse_date,
-    report_window,
     sort_insights,
     stamp,
 )
 from pipelines.quarantine import COLUMNS as QUARANTINE_COLUMNS
 from pipelines.quarantine import TABLE as QUARANTINE_TABLE
 from pipelines.quarantine import Tally
+from pipelines.windows import chunks, parse_date, remembered, report_window, today_in
 
 log = logging.getLogger("adlake.meta_ads")
 
@@ -158,7 +155,7 @@ def insight_pages(
     for account in accounts.rows():
         account_id = str(account["account_id"])
         last = state.get(account_id)
-        today = account_today(account.get("timezone_name"))
+        today = today_in(account.get("timezone_name"))
         until = end or today
         window = report_window(floor, first_start, until, date.fromisoformat(last) if last else None,
                                attribution_window_days)
@@ -187,7 +184,7 @@ def insight_pages(
         run.tally.quarantined += tally.quarantined
         run.tally.duplicates += tally.duplicates
         # Never remember a day that has not happened yet: a future --end would stall later runs.
-        state[account_id] = max(min(window[1], today).isoformat(), last or "")
+        state[account_id] = remembered(window[1], today, last)
 
 
 @dlt.transformer(

@@ -9,10 +9,9 @@ import math
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 
@@ -203,51 +202,6 @@ def normalize_account_ids(value: str | list[str] | tuple[str, ...] | None) -> li
         if account not in ids:
             ids.append(account)
     return ids
-
-
-def parse_date(value: str | date | None, setting: str) -> date | None:
-    """A ``YYYY-MM-DD`` setting, or a clear error naming it."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError as exc:
-        raise ConfigError(f"meta_ads: {setting}={value!r} is not a YYYY-MM-DD date") from exc
-
-
-def account_today(timezone_name: str | None) -> date:
-    """Today in the account's time zone: Meta's report days are the account's local days."""
-    try:
-        zone = ZoneInfo(timezone_name) if timezone_name else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = UTC
-    return datetime.now(zone).date()
-
-
-def report_window(
-    floor: date | None, first_start: date, end: date, last_loaded: date | None, rewind_days: int
-) -> tuple[date, date] | None:
-    """Days to request: ``first_start`` on the first run, else ``rewind_days`` before the last loaded day.
-
-    Meta restates the last 28 days, so every run re-reads them. A configured start date is a
-    floor (never read before it); the default start only shapes the first run, so a long outage
-    is caught up from the last loaded day. None when there is nothing to read.
-    """
-    since = first_start if last_loaded is None else last_loaded - timedelta(days=rewind_days - 1)
-    if floor is not None:
-        since = max(since, floor)
-    return (since, end) if since <= end else None
-
-
-def chunks(since: date, until: date, days: int) -> Iterator[tuple[date, date]]:
-    """Split an inclusive date range into inclusive chunks of at most ``days`` days."""
-    current = since
-    while current <= until:
-        stop = min(until, current + timedelta(days=days - 1))
-        yield current, stop
-        current = stop + timedelta(days=1)
 
 
 def insight_problem(row: Mapping[str, Any]) -> tuple[str, str] | None:

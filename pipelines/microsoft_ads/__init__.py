@@ -24,14 +24,13 @@ from pipelines.microsoft_ads import settings as s
 from pipelines.microsoft_ads.helpers import (
     MicrosoftClient,
     normalize_ids,
-    parse_date,
     report_today,
-    report_window,
     sort_rows,
 )
 from pipelines.quarantine import COLUMNS as QUARANTINE_COLUMNS
 from pipelines.quarantine import TABLE as QUARANTINE_TABLE
 from pipelines.quarantine import Tally
+from pipelines.windows import parse_date, remembered, report_window
 
 log = logging.getLogger("adlake.microsoft_ads")
 
@@ -89,8 +88,9 @@ def microsoft_ads(
         raise ConfigError(f"microsoft_ads: {s.ENV_PREFIX}RESTATEMENT_DAYS and MAX_POLLS must be at least 1")
     if report_time_zone and report_time_zone not in s.TIME_ZONES:
         log.warning("microsoft_ads: REPORT_TIME_ZONE %s is not in the known list; sent as is", report_time_zone)
-    start = parse_date(start_date, f"{s.ENV_PREFIX}START_DATE") or (
-        datetime.now(UTC).date() - timedelta(days=s.DEFAULT_START_DAYS_AGO))
+    floor = parse_date(start_date, f"{s.ENV_PREFIX}START_DATE")
+    # (floor, first-run start): a configured start bounds every run; the default only the first.
+    start = (floor, floor or datetime.now(UTC).date() - timedelta(days=s.DEFAULT_START_DAYS_AGO))
     end = parse_date(end_date, f"{s.ENV_PREFIX}END_DATE") or report_today(report_time_zone)
     client = MicrosoftClient(
         base_url=base_url, access_token=access_token, developer_token=str(developer_token),  # type: ignore[arg-type]
@@ -111,7 +111,7 @@ def microsoft_ads(
 def report_pages(
     client: MicrosoftClient,
     accounts: list[str],
-    start: date,
+    start: tuple[date | None, date],
     end: date,
     report_time_zone: str | None,
     restatement_days: int,
@@ -125,7 +125,7 @@ def report_pages(
     for account_id in accounts:
         for report_type, (table, _resource, columns, _keys) in s.REPORTS.items():
             last = state.setdefault(account_id, {}).get(report_type)
-            window = report_window(start, end, date.fromisoformat(last) if last else None, restatement_days)
+            window = report_window(*start, end, date.fromisoformat(last) if last else None, restatement_days)
             if window is None:
                 continue
             run = runs.resource_run("microsoft_ads", table)
@@ -141,7 +141,7 @@ def report_pages(
             run.tally.received += tally.received
             run.tally.quarantined += tally.quarantined
             run.tally.duplicates += tally.duplicates
-            state[account_id][report_type] = max(window[1].isoformat(), last or "")
+            state[account_id][report_type] = remembered(window[1], report_today(report_time_zone), last)
             yield {"table": table, "good": good, "rejected": rejected}
 
 

@@ -11,7 +11,7 @@ import time
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -242,25 +242,9 @@ def normalize_ids(value: str | list[str] | tuple[str, ...] | None, setting: str)
     return ids
 
 
-def parse_date(value: str | date | None, setting: str) -> date | None:
-    """A ``YYYY-MM-DD`` setting, or a clear error naming it."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError as exc:
-        raise ConfigError(f"microsoft_ads: {setting}={value!r} is not a YYYY-MM-DD date") from exc
-
-
 def report_today(time_zone: str | None) -> date:
     """Today in the report's time zone (UTC when none is configured)."""
     zone = ZoneInfo(s.TIME_ZONES[time_zone]) if time_zone in s.TIME_ZONES else UTC
     return datetime.now(zone).date()
 
 
-def report_window(start: date, end: date, last_loaded: date | None, rewind_days: int) -> tuple[date, date] | None:
-    """Days to request: from the start (first run) or ``rewind_days`` before the last loaded day, never before start."""
-    since = start if last_loaded is None else max(start, last_loaded - timedelta(days=rewind_days - 1))
-    return (since, end) if since <= end else None

@@ -26,16 +26,13 @@ from pipelines.tiktok_ads import settings as s
 from pipelines.tiktok_ads.helpers import (
     AdvertiserCache,
     TikTokClient,
-    advertiser_today,
-    chunks,
     entity_pages,
     normalize_advertiser_ids,
-    parse_date,
     report_params,
-    report_window,
     sort_report_rows,
     stamp,
 )
+from pipelines.windows import chunks, parse_date, remembered, report_window, today_in
 
 log = logging.getLogger("adlake.tiktok_ads")
 
@@ -93,9 +90,9 @@ def tiktok_ads(
                           f"{s.ENV_PREFIX}DAYS_PER_REQUEST between 1 and {s.MAX_DAYS_PER_REQUEST}")
     if not 1 <= page_size <= s.MAX_PAGE_SIZE:
         raise ConfigError(f"tiktok_ads: {s.ENV_PREFIX}PAGE_SIZE must be between 1 and {s.MAX_PAGE_SIZE}")
-    start = parse_date(start_date, f"{s.ENV_PREFIX}START_DATE") or (
-        datetime.now(UTC).date() - timedelta(days=s.DEFAULT_START_DAYS_AGO)
-    )
+    floor = parse_date(start_date, f"{s.ENV_PREFIX}START_DATE")
+    # (floor, first-run start): a configured start bounds every run; the default only the first.
+    start = (floor, floor or datetime.now(UTC).date() - timedelta(days=s.DEFAULT_START_DAYS_AGO))
     end = parse_date(end_date, f"{s.ENV_PREFIX}END_DATE")
     client = TikTokClient(
         base_url=base_url,
@@ -145,7 +142,7 @@ def ads(cache: AdvertiserCache, client: TikTokClient) -> Iterator[list[dict[str,
 def report_pages(
     cache: AdvertiserCache,
     client: TikTokClient,
-    start: date,
+    start: tuple[date | None, date],
     end: date | None,
     attribution_window_days: int,
     days_per_request: int,
@@ -159,8 +156,9 @@ def report_pages(
     for advertiser in cache.rows():
         advertiser_id = str(advertiser["advertiser_id"])
         last = state.get(advertiser_id)
-        until = end or advertiser_today(advertiser.get("timezone"))
-        window = report_window(start, until, date.fromisoformat(last) if last else None, attribution_window_days)
+        today = today_in(advertiser.get("timezone"))
+        until = end or today
+        window = report_window(*start, until, date.fromisoformat(last) if last else None, attribution_window_days)
         if window is None:
             continue
         run = runs.resource_run("tiktok_ads", REPORT_TABLE)
@@ -176,7 +174,7 @@ def report_pages(
         run.tally.received += tally.received
         run.tally.quarantined += tally.quarantined
         run.tally.duplicates += tally.duplicates
-        state[advertiser_id] = max(window[1].isoformat(), last or "")
+        state[advertiser_id] = remembered(window[1], today, last)
 
 
 @dlt.transformer(

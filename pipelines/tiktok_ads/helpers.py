@@ -7,10 +7,9 @@ import json
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 
@@ -142,45 +141,6 @@ def normalize_advertiser_ids(value: str | int | list[Any] | tuple[Any, ...] | No
         if advertiser not in ids:
             ids.append(advertiser)
     return ids
-
-
-def parse_date(value: str | date | None, setting: str) -> date | None:
-    """A ``YYYY-MM-DD`` setting, or a clear error naming it."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError as exc:
-        raise ConfigError(f"tiktok_ads: {setting}={value!r} is not a YYYY-MM-DD date") from exc
-
-
-def advertiser_today(timezone_name: str | None) -> date:
-    """Today in the advertiser's time zone: ``stat_time_day`` is the advertiser's local day."""
-    try:
-        zone = ZoneInfo(timezone_name) if timezone_name else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = UTC
-    return datetime.now(zone).date()
-
-
-def report_window(start: date, end: date, last_loaded: date | None, rewind_days: int) -> tuple[date, date] | None:
-    """Days to request: from the start (first run) or ``rewind_days`` days ending with the last loaded day.
-
-    Never before the configured start; None when there is nothing to read.
-    """
-    since = start if last_loaded is None else max(start, last_loaded - timedelta(days=rewind_days - 1))
-    return (since, end) if since <= end else None
-
-
-def chunks(since: date, until: date, days: int) -> Iterator[tuple[date, date]]:
-    """Split an inclusive date range into inclusive chunks of at most ``days`` days."""
-    current = since
-    while current <= until:
-        stop = min(until, current + timedelta(days=days - 1))
-        yield current, stop
-        current = stop + timedelta(days=1)
 
 
 def report_params(advertiser_id: str, since: date, until: date) -> dict[str, Any]:

@@ -13,13 +13,12 @@ from hypothesis import strategies as st
 
 from pipelines.meta_ads.helpers import (
     Tally,
-    chunks,
     classify,
     insight_problem,
-    report_window,
     sort_insights,
     usage_wait_seconds,
 )
+from pipelines.windows import chunks, remembered, report_window
 
 
 def _response(status: int, body: object, headers: dict[str, str] | None = None) -> requests.Response:
@@ -160,3 +159,10 @@ def test_every_received_row_is_loaded_quarantined_or_a_duplicate(pages: list[lis
     keys = [(r["ad_id"], r["date_start"]) for r in loaded]
     assert len(keys) == len(set(keys))
     assert all(r["_ingested_at"] is not None for r in loaded)
+
+
+def test_the_remembered_day_never_passes_today() -> None:
+    today = date(2026, 11, 1)
+    assert remembered(date(2030, 1, 1), today, None) == "2026-11-01"
+    assert remembered(date(2026, 10, 1), today, "2026-10-15") == "2026-10-15"
+    assert remembered(date(2026, 10, 20), today, "2026-10-15") == "2026-10-20"
