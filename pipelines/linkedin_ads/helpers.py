@@ -8,7 +8,6 @@ import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
@@ -19,6 +18,7 @@ from pipelines.errors import ConfigError, SourceError
 from pipelines.http import ApiClient, RetryPolicy, Verdict, retry_after_seconds
 from pipelines.linkedin_ads import settings as s
 from pipelines.quarantine import Tally, quarantine_record
+from pipelines.validation import number_problem
 
 log = logging.getLogger("adlake.linkedin_ads")
 SOURCE = "linkedin_ads"
@@ -241,21 +241,7 @@ def analytics_problem(row: Mapping[str, Any]) -> tuple[str, str] | None:
         return "type_coercion", f"dateRange={date_range!r} is not a day range"
     if start != end:
         return "schema_violation", f"dateRange {start}..{end} is not one day"
-    for key in s.INTEGER_METRICS:
-        value = row.get(key)
-        if value is not None and (isinstance(value, bool) or not str(value).isdigit()):
-            return "type_coercion", f"{key}={value!r} is not a non-negative integer"
-    for key in s.DECIMAL_METRICS:
-        value = row.get(key)
-        if value is None:
-            continue
-        try:
-            number = Decimal(str(value))
-        except InvalidOperation:
-            return "type_coercion", f"{key}={value!r} is not a decimal"
-        if not number.is_finite() or number < 0:
-            return "type_coercion", f"{key}={value!r} is not a finite non-negative amount"
-    return None
+    return number_problem(row, s.INTEGER_METRICS, s.DECIMAL_METRICS)
 
 
 def sort_elements(

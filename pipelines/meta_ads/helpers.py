@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import requests
@@ -20,6 +19,7 @@ from pipelines.errors import ConfigError, SourceError
 from pipelines.http import ApiClient, RetryPolicy, Verdict, retry_after_seconds
 from pipelines.meta_ads import settings as s
 from pipelines.quarantine import Tally, quarantine_record
+from pipelines.validation import number_problem
 
 log = logging.getLogger("adlake.meta_ads")
 SOURCE = "meta_ads"
@@ -213,20 +213,9 @@ def insight_problem(row: Mapping[str, Any]) -> tuple[str, str] | None:
         date.fromisoformat(str(row["date_start"]))
     except ValueError:
         return "type_coercion", f"date_start={row['date_start']!r} is not a date"
-    for key in s.INSIGHT_INTEGER_FIELDS:
-        value = row.get(key)
-        if value is not None and not str(value).isdigit():
-            return "type_coercion", f"{key}={value!r} is not a non-negative integer"
-    for key in s.INSIGHT_DECIMAL_FIELDS:
-        value = row.get(key)
-        if value is None:
-            continue
-        try:
-            number = Decimal(str(value))
-        except InvalidOperation:
-            return "type_coercion", f"{key}={value!r} is not a decimal"
-        if not number.is_finite() or number < 0:
-            return "type_coercion", f"{key}={value!r} is not a finite non-negative amount"
+    problem = number_problem(row, s.INSIGHT_INTEGER_FIELDS, s.INSIGHT_DECIMAL_FIELDS)
+    if problem is not None:
+        return problem
     for key in ("actions", "action_values"):
         value = row.get(key)
         if value is not None and not (isinstance(value, list) and all(isinstance(a, dict) for a in value)):

@@ -12,7 +12,6 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +21,7 @@ from pipelines.errors import ConfigError, SourceError
 from pipelines.http import ApiClient, RetryPolicy, Verdict, default_classify, retry_after_seconds
 from pipelines.microsoft_ads import settings as s
 from pipelines.quarantine import Tally, quarantine_record
+from pipelines.validation import number_problem
 
 log = logging.getLogger("adlake.microsoft_ads")
 SOURCE = "microsoft_ads"
@@ -186,21 +186,7 @@ def row_problem(row: Mapping[str, Any], key_columns: tuple[str, ...]) -> tuple[s
         date.fromisoformat(str(row["TimePeriod"]))
     except ValueError:
         return "type_coercion", f"TimePeriod={row['TimePeriod']!r} is not a date"
-    for key in s.INTEGER_COLUMNS:
-        value = row.get(key)
-        if value not in (None, "") and not str(value).isdigit():
-            return "type_coercion", f"{key}={value!r} is not a non-negative integer"
-    for key in s.DECIMAL_COLUMNS:
-        value = row.get(key)
-        if value in (None, ""):
-            continue
-        try:
-            number = Decimal(str(value))
-        except InvalidOperation:
-            return "type_coercion", f"{key}={value!r} is not a decimal"
-        if not number.is_finite() or number < 0:
-            return "type_coercion", f"{key}={value!r} is not a finite non-negative amount"
-    return None
+    return number_problem(row, s.INTEGER_COLUMNS, s.DECIMAL_COLUMNS, missing=(None, ""))
 
 
 def sort_rows(rows: list[dict[str, str]], report_type: str, seen: set[tuple[str, ...]], now: datetime,

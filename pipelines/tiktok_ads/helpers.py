@@ -8,7 +8,6 @@ import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import requests
@@ -18,6 +17,7 @@ from pipelines.errors import ConfigError, SourceError
 from pipelines.http import ApiClient, RetryPolicy, Verdict, retry_after_seconds
 from pipelines.quarantine import Tally, quarantine_record
 from pipelines.tiktok_ads import settings as s
+from pipelines.validation import number_problem
 
 log = logging.getLogger("adlake.tiktok_ads")
 SOURCE = "tiktok_ads"
@@ -187,21 +187,7 @@ def report_problem(row: Mapping[str, Any]) -> tuple[str, str] | None:
             return "missing_key", f"no {key}"
     if parse_report_day(row["stat_time_day"]) is None:
         return "type_coercion", f"stat_time_day={row['stat_time_day']!r} is not a day"
-    for key in s.REPORT_INTEGER_FIELDS:
-        value = row.get(key)
-        if value is not None and value != s.NOT_AVAILABLE and not str(value).isdigit():
-            return "type_coercion", f"{key}={value!r} is not a non-negative integer"
-    for key in s.REPORT_DECIMAL_FIELDS:
-        value = row.get(key)
-        if value is None or value == s.NOT_AVAILABLE:
-            continue
-        try:
-            number = Decimal(str(value))
-        except InvalidOperation:
-            return "type_coercion", f"{key}={value!r} is not a decimal"
-        if not number.is_finite() or number < 0:
-            return "type_coercion", f"{key}={value!r} is not a finite non-negative amount"
-    return None
+    return number_problem(row, s.REPORT_INTEGER_FIELDS, s.REPORT_DECIMAL_FIELDS, missing=(None, s.NOT_AVAILABLE))
 
 
 def sort_report_rows(
