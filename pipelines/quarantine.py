@@ -35,6 +35,12 @@ class Tally:
     quarantined: int = 0
     duplicates: int = 0
 
+    def add(self, other: Tally) -> None:
+        """Fold another tally (one account's, one file's) into this one."""
+        self.received += other.received
+        self.quarantined += other.quarantined
+        self.duplicates += other.duplicates
+
     @property
     def loaded(self) -> int:
         return self.received - self.quarantined - self.duplicates

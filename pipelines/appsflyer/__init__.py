@@ -125,9 +125,7 @@ def report_pages(
                 good, rejected = sort_rows(rows, resource, seen, datetime.now(UTC), tally)
                 yield {"table": table, "good": good, "rejected": rejected}
             log.info("appsflyer: app %s %s %s..%s: %s", app_id, report, window[0], window[1], tally)
-            run.tally.received += tally.received
-            run.tally.quarantined += tally.quarantined
-            run.tally.duplicates += tally.duplicates
+            run.tally.add(tally)
             state[app_id][report] = max(window[1].isoformat(), last or "")
 
 

@@ -119,9 +119,7 @@ def object_pages(client: CrmClient, start: date | None) -> Iterator[Page]:
             latest = later(latest, newest)
             yield {"table": table, "good": good, "rejected": rejected}
         log.info("crm: %s: %s", resource, tally)
-        run.tally.received += tally.received
-        run.tally.quarantined += tally.quarantined
-        run.tally.duplicates += tally.duplicates
+        run.tally.add(tally)
         if latest:
             state[kind] = latest
 

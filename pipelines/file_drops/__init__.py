@@ -98,9 +98,7 @@ def file_pages(fs: Any, root: str, prefix: str, networks: list[str]) -> Iterator
                 yield page
             state[file.url] = {**fingerprint(file), "sha256": digest}
         log.info("file_drops: %s: %s", name, tally)
-        run.tally.received += tally.received
-        run.tally.quarantined += tally.quarantined
-        run.tally.duplicates += tally.duplicates
+        run.tally.add(tally)
 
 
 def _read(file: DropFile, content: bytes, network: s.Network, seen: set[tuple[str, ...]], tally: Tally) -> Page:

@@ -189,9 +189,7 @@ def analytics_pages(
                 good, rejected = sort_elements(account_id, pivot, elements, seen, datetime.now(UTC), tally, table)
                 yield {"good": good, "rejected": rejected}
         log.info("linkedin_ads: account %s %s analytics %s..%s: %s", account_id, pivot, window[0], window[1], tally)
-        run.tally.received += tally.received
-        run.tally.quarantined += tally.quarantined
-        run.tally.duplicates += tally.duplicates
+        run.tally.add(tally)
         state[account_id] = remembered(window[1], datetime.now(UTC).date(), last)
 
 

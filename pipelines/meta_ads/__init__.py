@@ -180,9 +180,7 @@ def insight_pages(
                 good, rejected = sort_insights(page, seen, datetime.now(UTC), tally)
                 yield {"good": good, "rejected": rejected}
         log.info("meta_ads: account %s insights %s..%s: %s", account_id, window[0], window[1], tally)
-        run.tally.received += tally.received
-        run.tally.quarantined += tally.quarantined
-        run.tally.duplicates += tally.duplicates
+        run.tally.add(tally)
         # Never remember a day that has not happened yet: a future --end would stall later runs.
         state[account_id] = remembered(window[1], today, last)
 

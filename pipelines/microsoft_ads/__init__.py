@@ -138,9 +138,7 @@ def report_pages(
             tally = Tally()
             good, rejected = sort_rows(rows, report_type, set(), datetime.now(UTC), tally)
             log.info("microsoft_ads: account %s %s: %s", account_id, report_type, tally)
-            run.tally.received += tally.received
-            run.tally.quarantined += tally.quarantined
-            run.tally.duplicates += tally.duplicates
+            run.tally.add(tally)
             state[account_id][report_type] = remembered(window[1], report_today(report_time_zone), last)
             yield {"table": table, "good": good, "rejected": rejected}
 

@@ -171,9 +171,7 @@ def report_pages(
                 good, rejected = sort_report_rows(advertiser_id, page, seen, datetime.now(UTC), tally)
                 yield {"good": good, "rejected": rejected}
         log.info("tiktok_ads: advertiser %s report %s..%s: %s", advertiser_id, window[0], window[1], tally)
-        run.tally.received += tally.received
-        run.tally.quarantined += tally.quarantined
-        run.tally.duplicates += tally.duplicates
+        run.tally.add(tally)
         state[advertiser_id] = remembered(window[1], today, last)
 
 
