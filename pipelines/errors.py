@@ -6,6 +6,8 @@ Anything raised as an :class:`AdlakeError` is printed by the command line as
 
 from __future__ import annotations
 
+import json
+
 
 class AdlakeError(Exception):
     """A failure the user can act on; its message names the setting or endpoint at fault."""
@@ -29,6 +31,35 @@ class SourceError(AdlakeError):
         self.source = source
         self.transient = transient
         self.status = status
+
+
+class MalformedResponseError(SourceError):
+    """A successful answer that cannot be read: truncated, not JSON, not a readable archive, not
+    the documented shape. Sources keep it as one quarantine row (the body, the reason) and read
+    on; the days it covered are read again on the next run.
+
+    Attributes:
+        reason_code: ``malformed_json``, ``malformed_csv`` or ``malformed_archive``.
+        request: method and endpoint, without the query string (which can carry tokens).
+        body: the body as received (decoded leniently, cut at :data:`BODY_KEPT` characters).
+    """
+
+    BODY_KEPT = 1_000_000
+
+    def __init__(self, source: str, message: str, *, reason_code: str, request: str, body: str | bytes) -> None:
+        super().__init__(source, message, transient=True)
+        self.detail = message
+        self.reason_code = reason_code
+        self.request = request
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        self.body_length = len(text)
+        self.body = text[: self.BODY_KEPT]
+
+    @classmethod
+    def shape(cls, source: str, request: str, problem: str, body: object) -> MalformedResponseError:
+        """A JSON answer that parsed but is not the documented shape (``no 'data' list``)."""
+        return cls(source, f"{request}: malformed response ({problem})", reason_code="malformed_json",
+                   request=request, body=json.dumps(body, default=str))
 
 
 def first_line(exc: BaseException) -> str:

@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from pipelines.errors import SourceError
+from pipelines.errors import MalformedResponseError, SourceError
 
 log = logging.getLogger("adlake.http")
 
@@ -57,9 +57,15 @@ class Verdict:
     # (a refused connection or an unknown host is a wrong setting far more often than an outage).
     persistent: bool = False
     status: int | None = None  # the HTTP status, when the platform answered
+    malformed: str | None = None  # the quarantine reason code when a 2xx body could not be read
+    body: bytes = b""  # that body, kept for the quarantine row
 
 
 Classifier = Callable[[requests.Response], Verdict | None]
+# Reads a parsed body and names what is wrong with it (None: it is sound). A problem is a
+# malformed answer: retried, then raised as MalformedResponseError.
+Check = Callable[[Any], str | None]
+_REASON = {"json": "malformed_json", "text": "malformed_csv", "bytes": "malformed_archive"}
 
 
 def _endpoint(url: str) -> str:
@@ -122,6 +128,7 @@ class ApiClient:
         self.session.headers.update(headers or {})
         self._rng = random.Random(seed)
         self.requests_made = 0
+        self._last_body = b""
 
     def url(self, path: str) -> str:
         """Absolute URL for a path (absolute URLs, such as paging links, pass through)."""
@@ -145,11 +152,13 @@ class ApiClient:
         data: Mapping[str, Any] | bytes | None = None,
         headers: Mapping[str, str] | None = None,
         parse: str = "json",
+        check: Check | None = None,
     ) -> Any:
         """Send a request, retrying what the classifier calls transient.
 
         ``parse`` is ``json`` (the decoded document), ``text`` (CSV and the like) or ``bytes``
-        (archives). A body that does not parse counts as a malformed, retried response.
+        (archives). A body that does not parse, or that ``check`` finds wrong, counts as a
+        malformed response: retried, then raised as :class:`MalformedResponseError` with the body.
         """
         url = self.url(path)
         endpoint = _endpoint(url)
@@ -157,8 +166,17 @@ class ApiClient:
         while True:
             attempt += 1
             verdict, payload = self._attempt(method, url, params, json_body, data, headers, parse)
+            if verdict is None and check is not None and (problem := check(payload)) is not None:
+                raw = payload if isinstance(payload, (bytes, str)) else self._last_body
+                verdict = Verdict(f"malformed response ({problem})", retry=True, malformed=_REASON[parse],
+                                  body=raw.encode() if isinstance(raw, str) else raw)
             if verdict is None:
                 return payload
+            if verdict.malformed and attempt >= self.policy.max_attempts:
+                raise MalformedResponseError(self.source, f"{method} {endpoint}: {verdict.message} "
+                                                     f"(gave up after {attempt} attempts)",
+                                        reason_code=verdict.malformed, request=f"{method} {endpoint}",
+                                        body=verdict.body)
             if not verdict.retry or attempt >= self.policy.max_attempts:
                 suffix = f" (gave up after {attempt} attempts)" if verdict.retry else ""
                 raise SourceError(self.source, f"{method} {endpoint} failed: {verdict.message}{suffix}",
@@ -196,6 +214,7 @@ class ApiClient:
             return Verdict(f"broken response ({type(exc).__name__})", retry=True), None
         if self.on_response is not None:
             self.on_response(response)
+        self._last_body = response.content
         verdict = self.classify(response)
         if verdict is not None:
             return replace(verdict, status=response.status_code), None
@@ -208,7 +227,7 @@ class ApiClient:
         except ValueError as exc:
             snippet = response.text[:60].replace("\n", " ")
             return Verdict(f"malformed response (not JSON: {exc.__class__.__name__} near {snippet!r})",
-                           retry=True), None
+                           retry=True, malformed="malformed_json", body=response.content), None
 
 
 def _connection_reason(exc: requests.ConnectionError) -> str:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pipelines.errors import MalformedResponseError
+
 TABLE = "_quarantine"
 COLUMNS: dict[str, dict[str, Any]] = {
     "quarantine_id": {"data_type": "text", "nullable": False},
@@ -24,7 +26,8 @@ COLUMNS: dict[str, dict[str, Any]] = {
     "first_seen_at": {"data_type": "timestamp"},
 }
 # Reason codes (field notes, "Nothing lost and bad input").
-REASONS = ("missing_key", "type_coercion", "schema_violation", "malformed_json", "unknown_account", "stale_event")
+REASONS = ("missing_key", "type_coercion", "schema_violation", "malformed_json", "malformed_csv", "malformed_archive",
+           "malformed_file", "unknown_account", "stale_event")
 
 
 @dataclass
@@ -65,3 +68,20 @@ def quarantine_record(
         "raw_record": raw,
         "first_seen_at": now,
     }
+
+
+def quarantine_response(exc: MalformedResponseError, stream: str, now: datetime, unit: str) -> dict[str, Any]:
+    """One quarantine row for an answer that could not be read: the request, which unit of work it
+    was (``account 123 2026-09-01..2026-09-07``), and the body as received."""
+    record = {"request": exc.request, "unit": unit, "body_length": exc.body_length, "body": exc.body}
+    return quarantine_record(exc.source, stream, (exc.reason_code, exc.detail), record, now)
+
+
+def to_quarantine(rows: list[dict[str, Any]]) -> Any:
+    """Quarantine rows marked for ``raw._quarantine``, with that table's own hints (a dlt table
+    variant), so a resource that loads another table can send its rejects there too."""
+    import dlt
+
+    hints = dlt.mark.make_hints(table_name=TABLE, columns=COLUMNS, write_disposition="append",
+                                table_format="iceberg")
+    return dlt.mark.with_hints(rows, hints, create_table_variant=True)

@@ -136,15 +136,19 @@ class CrmApp:
         except ValueError as exc:
             raise ValueError("the body is not JSON") from exc
         limit = _limit(str(query.get("limit", 10)), SEARCH_MAX_LIMIT)
-        after = int(query.get("after") or 0)
+        # Like HubSpot: results in the requested sort order (else by id), `after` an offset into them.
+        offset = int(query.get("after") or 0)
         records = [r for r in self._records(kind) if _matches(r, query.get("filterGroups") or [])]
-        total = len(records)
-        records = [r for r in records if int(r["id"]) > after]
-        page = records[:limit]
-        body: dict[str, Any] = {"total": total,
+        records.sort(key=lambda r: int(r["id"]))
+        for sort in reversed(query.get("sorts") or []):
+            name = sort.get("propertyName")
+            records.sort(key=lambda r, name=name: str(r["properties"].get(name) or ""),
+                         reverse=sort.get("direction") == "DESCENDING")
+        page = records[offset:offset + limit]
+        body: dict[str, Any] = {"total": len(records),
                                 "results": [_shape(r, query.get("properties"), False) for r in page]}
-        if len(records) > limit:
-            body["paging"] = {"next": {"after": page[-1]["id"]}}
+        if offset + limit < len(records):
+            body["paging"] = {"next": {"after": str(offset + limit)}}
         return Response.json(200, body)
 
 

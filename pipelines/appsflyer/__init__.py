@@ -24,8 +24,8 @@ from pipelines.errors import ConfigError
 from pipelines.http import RetryPolicy
 from pipelines.quarantine import COLUMNS as QUARANTINE_COLUMNS
 from pipelines.quarantine import TABLE as QUARANTINE_TABLE
-from pipelines.quarantine import Tally
-from pipelines.windows import chunks, parse_date
+from pipelines.reads import WindowRead
+from pipelines.windows import parse_date
 
 log = logging.getLogger("adlake.appsflyer")
 
@@ -83,12 +83,11 @@ def appsflyer(
     # (floor, first-run start): a configured start bounds every run; the default only the first.
     start = (floor, floor or today - timedelta(days=s.DEFAULT_START_DAYS_AGO))
     end = parse_date(end_date, f"{s.ENV_PREFIX}END_DATE") or today
-    oldest = today - timedelta(days=s.HISTORY_DAYS - 1)
     client = AppsFlyerClient(
         base_url=base_url, api_token=api_token, timezone=timezone, maximum_rows=maximum_rows,
         policy=RetryPolicy(max_attempts=max_attempts, backoff_base=backoff_base_seconds, timeout=timeout_seconds),
     )
-    pages = report_pages(client, apps, start, end, oldest, restatement_days)
+    pages = report_pages(client, apps, start, end, today, restatement_days)
     return [pages | installs, pages | in_app_events, pages | reports_quarantine]
 
 
@@ -98,7 +97,7 @@ def report_pages(
     apps: list[str],
     start: tuple[date | None, date],
     end: date,
-    oldest: date,
+    today: date,
     restatement_days: int,
 ) -> Iterator[Page]:
     """Every report window of every app, sorted into rows to load and rows to quarantine.
@@ -107,26 +106,28 @@ def report_pages(
     and the quarantine transformer take their parts.
     """
     state = dlt.current.resource_state().setdefault("last_date", {})
+    oldest = today - timedelta(days=s.HISTORY_DAYS - 1)  # AppsFlyer keeps raw data this long
     for app_id in apps:
         for report, (table, resource, days_per_call) in s.REPORTS.items():
             last = state.setdefault(app_id, {}).get(report)
             window = report_window(*start, end, date.fromisoformat(last) if last else None, restatement_days, oldest)
             if window is None:
                 continue
-            run = runs.resource_run("appsflyer", table)
-            tally = Tally()
+            read = WindowRead("appsflyer", table, resource, f"app {app_id}", window, days_per_call)
             seen: set[str] = set()  # one event seen in two windows of this run loads once
-            for since, until in chunks(*window, days_per_call):
-                run.widen(since, until)
+            for since, until in read.chunks():
                 log.info("appsflyer: app %s %s %s..%s", app_id, report, since, until)
-                rows = client.export(app_id, report, since, until)
-                for row in rows[:1]:  # every row of a CSV has the same columns
-                    runs.note_new_fields("appsflyer", table, helpers.normalize(row), s.KNOWN_COLUMNS)
-                good, rejected = sort_rows(rows, resource, seen, datetime.now(UTC), tally)
-                yield {"table": table, "good": good, "rejected": rejected}
-            log.info("appsflyer: app %s %s %s..%s: %s", app_id, report, window[0], window[1], tally)
-            run.tally.add(tally)
-            state[app_id][report] = max(window[1].isoformat(), last or "")
+                for rows in read.guard(since, until, _export(client, app_id, report, since, until)):
+                    for row in rows[:1]:  # every row of a CSV has the same columns
+                        runs.note_new_fields("appsflyer", table, helpers.normalize(row), s.KNOWN_COLUMNS)
+                    good, rejected = sort_rows(rows, resource, seen, datetime.now(UTC), read.tally)
+                    yield {"table": table, "good": good, "rejected": rejected}
+                yield {"table": table, "good": [], "rejected": read.take_rejected()}
+            state[app_id][report] = read.finish(today, last)
+
+
+def _export(client: AppsFlyerClient, app_id: str, report: str, since: date, until: date) -> Iterator[list[Any]]:
+    yield client.export(app_id, report, since, until)
 
 
 def _part(page: Page, table: str) -> Iterator[list[dict[str, Any]]]:

@@ -78,7 +78,7 @@ class AppsFlyerClient:
                   "maximum_rows": self.maximum_rows}
         try:
             text = self.http.request("GET", s.EXPORT_PATH.format(app_id=app_id, report=report), params=params,
-                                     parse="text")
+                                     parse="text", check=csv_problem)
         except SourceError as exc:
             if exc.status == 400 and "daily API quota reached" in str(exc):
                 raise SourceError(SOURCE, f"{report} for app {app_id}: daily API quota reached; it resets at "
@@ -89,6 +89,14 @@ class AppsFlyerClient:
                                   f"{str(exc).split('failed: ', 1)[-1]}") from exc
             raise
         return parse_csv(text)
+
+
+def csv_problem(text: str) -> str | None:
+    """Why an export cannot be trusted whole (None: it can). Every CSV line ends with a line break,
+    so an answer without one at the end was cut off mid-row (rows after the cut are missing)."""
+    if text and not text.endswith("\n"):
+        return "truncated: the last line has no line break"
+    return None
 
 
 def parse_csv(text: str) -> list[dict[str, str]]:

@@ -28,6 +28,7 @@ from pipelines.http import RetryPolicy
 from pipelines.quarantine import COLUMNS as QUARANTINE_COLUMNS
 from pipelines.quarantine import TABLE as QUARANTINE_TABLE
 from pipelines.quarantine import Tally
+from pipelines.reads import guard_list
 from pipelines.windows import parse_date
 
 log = logging.getLogger("adlake.crm")
@@ -108,7 +109,8 @@ def object_pages(client: CrmClient, start: date | None) -> Iterator[Page]:
             run.widen(since.date(), datetime.now(UTC).date())
             pages = client.search_pages(kind, properties, modified, epoch_ms(since))
         latest = state.get(kind)
-        for page in pages:
+        unreadable: list[dict[str, Any]] = []
+        for page in guard_list(s.SOURCE, resource, kind, pages, tally, unreadable):
             for record in page:
                 if isinstance(record, dict):
                     runs.note_new_fields(s.SOURCE, table, record, s.RECORD_KEYS)
@@ -118,9 +120,12 @@ def object_pages(client: CrmClient, start: date | None) -> Iterator[Page]:
             good, rejected, newest = sort_records(page, kind, seen, datetime.now(UTC), tally)
             latest = later(latest, newest)
             yield {"table": table, "good": good, "rejected": rejected}
+        yield {"table": table, "good": [], "rejected": unreadable}
         log.info("crm: %s: %s", resource, tally)
         run.tally.add(tally)
-        if latest:
+        # Search pages come oldest change first, so the newest change read is a safe resume point even
+        # when a later page could not be read; a listing is in id order, so a broken one moves nothing.
+        if latest and not (unreadable and since is None):
             state[kind] = latest
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import requests
 
 from pipelines.crm import settings as s
-from pipelines.errors import SourceError
+from pipelines.errors import MalformedResponseError
 from pipelines.http import ApiClient, RetryPolicy, Verdict, retry_after_seconds
 from pipelines.quarantine import Tally, quarantine_record
 
@@ -108,7 +108,7 @@ class CrmClient:
 
 def _results(body: Any, what: str) -> list[Record]:
     if not isinstance(body, dict) or not isinstance(body.get("results"), list):
-        raise SourceError(SOURCE, f"malformed response from {what}: no 'results' list")
+        raise MalformedResponseError.shape(SOURCE, what, "no 'results' list", body)
     return body["results"]
 
 

@@ -14,11 +14,12 @@ from typing import Any
 import requests
 
 from pipelines import runs
-from pipelines.errors import ConfigError, SourceError
+from pipelines.errors import ConfigError, MalformedResponseError, SourceError
 from pipelines.google_ads import settings as s
 from pipelines.http import ApiClient, RetryPolicy, Verdict, retry_after_seconds
 from pipelines.quarantine import Tally, quarantine_record
-from pipelines.windows import chunks, remembered, report_window, today_in
+from pipelines.reads import WindowRead, guard_list
+from pipelines.windows import report_window, today_in
 
 log = logging.getLogger("adlake.google_ads")
 SOURCE = "google_ads"
@@ -128,7 +129,7 @@ class GoogleAdsClient:
                 raise ConfigError(self._customer_problem(customer_id, exc)) from exc
             raise
         if not isinstance(batches, list):
-            raise SourceError(SOURCE, f"malformed response from {path}: expected an array of batches", transient=True)
+            raise self._malformed(path, "expected an array of batches", batches)
         rows: list[dict[str, Any]] = []
         for batch in batches:
             if isinstance(batch, dict) and "error" in batch:  # a failure after the stream had begun
@@ -137,10 +138,12 @@ class GoogleAdsClient:
                 raise SourceError(SOURCE, f"POST {path} failed mid-stream: {found.message}", transient=found.retry)
             results = batch.get("results", []) if isinstance(batch, dict) else None  # absent when empty
             if not isinstance(results, list) or not all(isinstance(row, dict) for row in results):
-                raise SourceError(SOURCE, f"malformed response from {path}: a batch without a results list",
-                                  transient=True)
+                raise self._malformed(path, "a batch without a results list", batches)
             rows.extend(results)
         return rows
+
+    def _malformed(self, path: str, problem: str, body: Any) -> MalformedResponseError:
+        return MalformedResponseError.shape(SOURCE, f"POST {path}", problem, body)
 
     def _customer_problem(self, customer_id: str, exc: SourceError) -> str:
         via = (f"through {s.ENV_PREFIX}LOGIN_CUSTOMER_ID={self.login_customer_id}" if self.login_customer_id
@@ -303,13 +306,18 @@ def customer_pages(client: GoogleAdsClient, customer_id: str, window: Window, st
                    seen: dict[str, set[tuple[Any, ...]]]) -> Iterator[Page]:
     """One customer's entity snapshots, then its daily reports over the window (state: last day per report)."""
     time_zone: str | None = None
+    unit = f"customer {customer_id}"
     for report in s.ENTITIES:
         tally = Tally()
-        page = _load(report, client.search_stream(customer_id, report.query()), seen, tally)
-        if report is s.CUSTOMERS and page["good"]:
-            time_zone = page["good"][0]["time_zone"]
+        rejected: list[dict[str, Any]] = []
+        for rows in guard_list(SOURCE, report.resource, unit, _stream(client, customer_id, report.query()), tally,
+                               rejected):
+            page = _load(report, rows, seen, tally)
+            if report is s.CUSTOMERS and page["good"]:
+                time_zone = page["good"][0]["time_zone"]
+            yield page
         _count(report, customer_id, tally)
-        yield page
+        yield {"table": report.table, "good": [], "rejected": rejected}
     today = today_in(time_zone)
     for report in s.REPORTS:
         last = state.get(report.resource)
@@ -317,15 +325,17 @@ def customer_pages(client: GoogleAdsClient, customer_id: str, window: Window, st
                              date.fromisoformat(last) if last else None, window.lag_days)
         if span is None:
             continue
-        run = runs.resource_run(SOURCE, report.table)
-        tally = Tally()
-        for since, until in chunks(*span, window.days_per_request):
-            run.widen(since, until)
-            rows = client.search_stream(customer_id, report.query(since.isoformat(), until.isoformat()))
-            yield _load(report, rows, seen, tally)
-        _count(report, customer_id, tally, f" {span[0]}..{span[1]}")
-        # Never remember a day that has not happened yet: a future end date would stall later runs.
-        state[report.resource] = remembered(span[1], today, last)
+        read = WindowRead(SOURCE, report.table, report.resource, unit, span, window.days_per_request)
+        for since, until in read.chunks():
+            query = report.query(since.isoformat(), until.isoformat())
+            for rows in read.guard(since, until, _stream(client, customer_id, query)):
+                yield _load(report, rows, seen, read.tally)
+            yield {"table": report.table, "good": [], "rejected": read.take_rejected()}
+        state[report.resource] = read.finish(today, last)
+
+
+def _stream(client: GoogleAdsClient, customer_id: str, query: str) -> Iterator[list[dict[str, Any]]]:
+    yield client.search_stream(customer_id, query)
 
 
 # -- settings and windows -------------------------------------------------------------------------

@@ -32,8 +32,8 @@ from pipelines.linkedin_ads.helpers import (
 )
 from pipelines.quarantine import COLUMNS as QUARANTINE_COLUMNS
 from pipelines.quarantine import TABLE as QUARANTINE_TABLE
-from pipelines.quarantine import Tally
-from pipelines.windows import chunks, parse_date, remembered, report_window
+from pipelines.reads import WindowRead
+from pipelines.windows import parse_date, report_window
 
 log = logging.getLogger("adlake.linkedin_ads")
 
@@ -177,20 +177,19 @@ def analytics_pages(
         window = report_window(*start, until, date.fromisoformat(last) if last else None, restatement_days)
         if window is None:
             continue
-        run = runs.resource_run("linkedin_ads", table)
-        tally = Tally()
+        read = WindowRead("linkedin_ads", table, table.split("__", 1)[1], f"account {account_id} {pivot}", window,
+                          days_per_request)
         seen: set[tuple[str, str]] = set()
-        for since, stop in chunks(*window, days_per_request):
-            run.widen(since, stop)
-            for part_since, part_stop, elements in analytics_elements(client, account_id, pivot, since, stop,
-                                                                      max_elements):
+        for since, stop in read.chunks():
+            parts = analytics_elements(client, account_id, pivot, since, stop, max_elements)
+            for part_since, part_stop, elements in read.guard(since, stop, parts):
                 log.info("linkedin_ads: account %s %s analytics %s..%s: %d elements", account_id, pivot,
                          part_since, part_stop, len(elements))
-                good, rejected = sort_elements(account_id, pivot, elements, seen, datetime.now(UTC), tally, table)
+                good, rejected = sort_elements(account_id, pivot, elements, seen, datetime.now(UTC), read.tally,
+                                               table)
                 yield {"good": good, "rejected": rejected}
-        log.info("linkedin_ads: account %s %s analytics %s..%s: %s", account_id, pivot, window[0], window[1], tally)
-        run.tally.add(tally)
-        state[account_id] = remembered(window[1], datetime.now(UTC).date(), last)
+            yield {"good": [], "rejected": read.take_rejected()}
+        state[account_id] = read.finish(datetime.now(UTC).date(), last)
 
 
 def _good(page: dict[str, list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:

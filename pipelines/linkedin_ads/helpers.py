@@ -14,10 +14,11 @@ from urllib.parse import quote
 import requests
 
 from pipelines import runs
-from pipelines.errors import ConfigError, SourceError
+from pipelines.errors import ConfigError, MalformedResponseError, SourceError
 from pipelines.http import ApiClient, RetryPolicy, Verdict, retry_after_seconds
 from pipelines.linkedin_ads import settings as s
-from pipelines.quarantine import Tally, quarantine_record
+from pipelines.quarantine import Tally, quarantine_record, to_quarantine
+from pipelines.reads import guard_list
 from pipelines.validation import number_problem
 
 log = logging.getLogger("adlake.linkedin_ads")
@@ -89,7 +90,7 @@ class LinkedInClient:
                 ) from exc
             raise
         if not isinstance(body, dict):
-            raise SourceError(SOURCE, f"malformed response from GET rest/{path}: expected an object")
+            raise MalformedResponseError.shape(SOURCE, f"GET rest/{path}", "expected an object", body)
         return body
 
     def get_pages(self, path: str, query: str) -> Iterator[list[dict[str, Any]]]:
@@ -100,7 +101,7 @@ class LinkedInClient:
             body = self.get(path, paged)
             elements = body.get("elements")
             if not isinstance(elements, list):
-                raise SourceError(SOURCE, f"malformed response from GET rest/{path}: no 'elements' list")
+                raise MalformedResponseError.shape(SOURCE, f"GET rest/{path}", "no 'elements' list", body)
             yield elements
             token = (body.get("metadata") or {}).get("nextPageToken")
             if not token:
@@ -128,7 +129,7 @@ class LinkedInClient:
             body = self.get("adAnalytics", analytics_query(account_id, pivot, since, until, metrics))
             elements = body.get("elements")
             if not isinstance(elements, list):
-                raise SourceError(SOURCE, "malformed response from GET rest/adAnalytics: no 'elements' list")
+                raise MalformedResponseError.shape(SOURCE, "GET rest/adAnalytics", "no 'elements' list", body)
             for element in elements:
                 merge_element(merged, element)
         return list(merged.values())
@@ -286,7 +287,11 @@ def entity_pages(
     counted = runs.tally(SOURCE, table)
     accounts.rows()  # unknown accounts fail here with a ConfigError naming them
     for account_id in accounts.ids:
-        for page in client.get_pages(f"adAccounts/{account_id}/{finder}", query):
+        rejected: list[dict[str, Any]] = []
+        pages = client.get_pages(f"adAccounts/{account_id}/{finder}", query)
+        for page in guard_list(SOURCE, table.split("__", 1)[1], f"account {account_id}", pages, counted, rejected):
             counted.received += len(page)
             if page:
                 yield stamp(page, now)
+        if rejected:
+            yield to_quarantine(rejected)

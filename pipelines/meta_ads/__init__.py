@@ -31,13 +31,14 @@ from pipelines.meta_ads.helpers import (
 )
 from pipelines.quarantine import COLUMNS as QUARANTINE_COLUMNS
 from pipelines.quarantine import TABLE as QUARANTINE_TABLE
-from pipelines.quarantine import Tally
-from pipelines.windows import chunks, parse_date, remembered, report_window, today_in
+from pipelines.reads import WindowRead
+from pipelines.windows import parse_date, report_window, today_in
 
 log = logging.getLogger("adlake.meta_ads")
 
 _ICEBERG: dict[str, Any] = {"write_disposition": "append", "table_format": "iceberg"}
 _INGESTED_AT = {"_ingested_at": {"data_type": "timestamp"}}
+Page = dict[str, Any]
 _ENTITY_COLUMNS = {
     **_INGESTED_AT,
     "created_time": {"data_type": "timestamp"},
@@ -100,11 +101,13 @@ def meta_ads(
     )
     accounts = AccountCache(client, accounts_wanted)
     pages = insight_pages(accounts, client, floor, first_start, end, attribution_window_days, days_per_request)
+    lists = entity_lists(accounts, client)
     return [
         ad_accounts(accounts),
-        campaigns(accounts, client),
-        ad_sets(accounts, client),
-        ads(accounts, client),
+        lists | campaigns,
+        lists | ad_sets,
+        lists | ads,
+        lists | entities_quarantine,
         pages | insights,
         pages | insights_quarantine,
     ]
@@ -118,22 +121,46 @@ def ad_accounts(accounts: AccountCache) -> Iterator[list[dict[str, Any]]]:
     yield stamp(rows, datetime.now(UTC))
 
 
-@dlt.resource(name="campaigns", table_name="meta_ads__campaigns", columns=_ENTITY_COLUMNS, **_ICEBERG)
-def campaigns(accounts: AccountCache, client: MetaClient) -> Iterator[list[dict[str, Any]]]:
+_EDGES = (("campaigns", s.CAMPAIGN_FIELDS, "meta_ads__campaigns"), ("adsets", s.AD_SET_FIELDS, "meta_ads__ad_sets"),
+          ("ads", s.AD_FIELDS, "meta_ads__ads"))
+
+
+@dlt.resource(name="entity_lists", selected=False)
+def entity_lists(accounts: AccountCache, client: MetaClient) -> Iterator[Page]:
+    """Pages of every account's campaigns, ad sets and ads. Not loaded itself: one transformer per
+    table and the quarantine transformer take their parts."""
+    for edge, fields, table in _EDGES:
+        yield from entity_pages(accounts, client, edge, fields, table)
+
+
+def _part(page: Page, table: str) -> Iterator[list[dict[str, Any]]]:
+    if page["table"] == table and page["good"]:
+        yield page["good"]
+
+
+@dlt.transformer(name="campaigns", table_name="meta_ads__campaigns", columns=_ENTITY_COLUMNS, **_ICEBERG)
+def campaigns(page: Page) -> Iterator[list[dict[str, Any]]]:
     """Every campaign of every account, as of this run (staging keeps the latest version)."""
-    yield from entity_pages(accounts, client, "campaigns", s.CAMPAIGN_FIELDS, "meta_ads__campaigns")
+    yield from _part(page, "meta_ads__campaigns")
 
 
-@dlt.resource(name="ad_sets", table_name="meta_ads__ad_sets", columns=_ENTITY_COLUMNS, **_ICEBERG)
-def ad_sets(accounts: AccountCache, client: MetaClient) -> Iterator[list[dict[str, Any]]]:
+@dlt.transformer(name="ad_sets", table_name="meta_ads__ad_sets", columns=_ENTITY_COLUMNS, **_ICEBERG)
+def ad_sets(page: Page) -> Iterator[list[dict[str, Any]]]:
     """Every ad set (adlake's ad group) of every account, as of this run."""
-    yield from entity_pages(accounts, client, "adsets", s.AD_SET_FIELDS, "meta_ads__ad_sets")
+    yield from _part(page, "meta_ads__ad_sets")
 
 
-@dlt.resource(name="ads", table_name="meta_ads__ads", columns=_ENTITY_COLUMNS, **_ICEBERG)
-def ads(accounts: AccountCache, client: MetaClient) -> Iterator[list[dict[str, Any]]]:
+@dlt.transformer(name="ads", table_name="meta_ads__ads", columns=_ENTITY_COLUMNS, **_ICEBERG)
+def ads(page: Page) -> Iterator[list[dict[str, Any]]]:
     """Every ad of every account, as of this run."""
-    yield from entity_pages(accounts, client, "ads", s.AD_FIELDS, "meta_ads__ads")
+    yield from _part(page, "meta_ads__ads")
+
+
+@dlt.transformer(name="entities_quarantine", table_name=QUARANTINE_TABLE, columns=QUARANTINE_COLUMNS, **_ICEBERG)
+def entities_quarantine(page: Page) -> Iterator[list[dict[str, Any]]]:
+    """Entity list pages that could not be read, with the reason, in ``raw._quarantine``."""
+    if page["rejected"]:
+        yield page["rejected"]
 
 
 @dlt.resource(name="insight_pages", selected=False)
@@ -161,11 +188,10 @@ def insight_pages(
                                attribution_window_days)
         if window is None:
             continue
-        run = runs.resource_run("meta_ads", "meta_ads__insights")
-        tally = Tally()
+        read = WindowRead("meta_ads", "meta_ads__insights", "insights", f"account {account_id}", window,
+                          days_per_request)
         seen: set[tuple[str, str]] = set()
-        for since, stop in chunks(*window, days_per_request):
-            run.widen(since, stop)
+        for since, stop in read.chunks():
             log.info("meta_ads: account %s insights %s..%s", account_id, since, stop)
             params = {
                 "level": "ad",
@@ -174,15 +200,14 @@ def insight_pages(
                 "action_attribution_windows": ",".join(s.ACTION_ATTRIBUTION_WINDOWS),
                 "time_range": json.dumps({"since": since.isoformat(), "until": stop.isoformat()}),
             }
-            for page in client.get_pages(f"act_{account_id}/insights", params):
+            for page in read.guard(since, stop, client.get_pages(f"act_{account_id}/insights", params)):
                 for row in page:
                     runs.note_new_fields("meta_ads", "meta_ads__insights", row, s.KNOWN_INSIGHT_FIELDS)
-                good, rejected = sort_insights(page, seen, datetime.now(UTC), tally)
+                good, rejected = sort_insights(page, seen, datetime.now(UTC), read.tally)
                 yield {"good": good, "rejected": rejected}
-        log.info("meta_ads: account %s insights %s..%s: %s", account_id, window[0], window[1], tally)
-        run.tally.add(tally)
-        # Never remember a day that has not happened yet: a future --end would stall later runs.
-        state[account_id] = remembered(window[1], today, last)
+            yield {"good": [], "rejected": read.take_rejected()}
+        # Never a day that has not happened yet; never past a chunk that could not be read.
+        state[account_id] = read.finish(today, last)
 
 
 @dlt.transformer(

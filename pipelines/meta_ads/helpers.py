@@ -15,10 +15,11 @@ from typing import Any
 import requests
 
 from pipelines import runs
-from pipelines.errors import ConfigError, SourceError
+from pipelines.errors import ConfigError, MalformedResponseError, SourceError
 from pipelines.http import ApiClient, RetryPolicy, Verdict, retry_after_seconds
 from pipelines.meta_ads import settings as s
 from pipelines.quarantine import Tally, quarantine_record
+from pipelines.reads import guard_list
 from pipelines.validation import number_problem
 
 log = logging.getLogger("adlake.meta_ads")
@@ -150,7 +151,7 @@ class MetaClient:
         while url:
             body = self.http.get_json(url, query)
             if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-                raise SourceError(SOURCE, f"malformed response from GET {path}: no 'data' list")
+                raise MalformedResponseError.shape(SOURCE, f"GET {path}", "no 'data' list", body)
             yield body["data"]
             paging = body.get("paging") or {}
             url = paging.get("next")
@@ -248,10 +249,17 @@ def sort_insights(
 def entity_pages(
     accounts: AccountCache, client: MetaClient, edge: str, fields: tuple[str, ...], table: str
 ) -> Iterator[Any]:
-    """Every page of an account edge (campaigns, adsets, ads) of every account, stamped on arrival."""
+    """Every page of an account edge (campaigns, adsets, ads) of every account, stamped on arrival:
+    ``{"table": ..., "good": rows, "rejected": quarantine rows}`` (an unreadable page ends that
+    account's list as one quarantine row)."""
     now = datetime.now(UTC)
     counted = runs.tally(SOURCE, table)
     for account in accounts.rows():
-        for page in client.get_pages(f"act_{account['account_id']}/{edge}", {"fields": ",".join(fields)}):
+        rejected: list[dict[str, Any]] = []
+        pages = client.get_pages(f"act_{account['account_id']}/{edge}", {"fields": ",".join(fields)})
+        for page in guard_list(SOURCE, table.split("__", 1)[1], f"account {account['account_id']}", pages,
+                               counted, rejected):
             counted.received += len(page)
-            yield stamp(page, now)
+            yield {"table": table, "good": stamp(page, now), "rejected": []}
+        if rejected:
+            yield {"table": table, "good": [], "rejected": rejected}

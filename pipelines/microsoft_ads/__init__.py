@@ -29,8 +29,8 @@ from pipelines.microsoft_ads.helpers import (
 )
 from pipelines.quarantine import COLUMNS as QUARANTINE_COLUMNS
 from pipelines.quarantine import TABLE as QUARANTINE_TABLE
-from pipelines.quarantine import Tally
-from pipelines.windows import parse_date, remembered, report_window
+from pipelines.reads import WindowRead
+from pipelines.windows import parse_date, report_window
 
 log = logging.getLogger("adlake.microsoft_ads")
 
@@ -128,19 +128,24 @@ def report_pages(
             window = report_window(*start, end, date.fromisoformat(last) if last else None, restatement_days)
             if window is None:
                 continue
-            run = runs.resource_run("microsoft_ads", table)
-            run.widen(*window)
-            log.info("microsoft_ads: account %s %s %s..%s", account_id, report_type, *window)
-            rows = client.report_rows(report_type, account_id, window[0], window[1], report_time_zone)
-            expected = frozenset(columns)
-            for row in rows:
-                runs.note_new_fields("microsoft_ads", table, row, expected)
-            tally = Tally()
-            good, rejected = sort_rows(rows, report_type, set(), datetime.now(UTC), tally)
-            log.info("microsoft_ads: account %s %s: %s", account_id, report_type, tally)
-            run.tally.add(tally)
-            state[account_id][report_type] = remembered(window[1], report_today(report_time_zone), last)
-            yield {"table": table, "good": good, "rejected": rejected}
+            # One report covers the whole window: Microsoft builds it server-side, whatever its length.
+            read = WindowRead("microsoft_ads", table, report_type, f"account {account_id}", window,
+                              (window[1] - window[0]).days + 1)
+            for since, until in read.chunks():
+                log.info("microsoft_ads: account %s %s %s..%s", account_id, report_type, since, until)
+                reports = _report(client, report_type, account_id, since, until, report_time_zone)
+                for rows in read.guard(since, until, reports):
+                    for row in rows:
+                        runs.note_new_fields("microsoft_ads", table, row, frozenset(columns))
+                    good, rejected = sort_rows(rows, report_type, set(), datetime.now(UTC), read.tally)
+                    yield {"table": table, "good": good, "rejected": rejected}
+                yield {"table": table, "good": [], "rejected": read.take_rejected()}
+            state[account_id][report_type] = read.finish(report_today(report_time_zone), last)
+
+
+def _report(client: MicrosoftClient, report_type: str, account_id: str, since: date, until: date,
+            time_zone: str | None) -> Iterator[list[dict[str, str]]]:
+    yield client.report_rows(report_type, account_id, since, until, time_zone)
 
 
 def _part(page: Page, table: str) -> Iterator[list[dict[str, Any]]]:

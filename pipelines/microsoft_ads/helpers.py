@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from pipelines.errors import ConfigError, SourceError
+from pipelines.errors import ConfigError, MalformedResponseError, SourceError
 from pipelines.http import ApiClient, RetryPolicy, Verdict, default_classify, retry_after_seconds
 from pipelines.microsoft_ads import settings as s
 from pipelines.quarantine import Tally, quarantine_record
@@ -118,7 +118,7 @@ class MicrosoftClient:
                 ) from exc
             raise
         if not isinstance(data, dict):
-            raise SourceError(SOURCE, f"malformed response from POST {path}: expected an object", transient=True)
+            raise MalformedResponseError.shape(SOURCE, f"POST {path}", "expected an object", data)
         return data
 
     def report_rows(self, report_type: str, account_id: str, since: date, until: date,
@@ -147,16 +147,17 @@ class MicrosoftClient:
                                   f"({s.ENV_PREFIX}MAX_POLLS)", transient=True)
 
     def _download(self, url: str, report_type: str) -> list[dict[str, str]]:
-        """Download the ZIP and read its one CSV; a truncated archive is fetched again."""
-        for attempt in range(1, self.policy.max_attempts + 1):
-            archive = self.files.request("GET", url, parse="bytes")
-            try:
-                return parse_report(archive)
-            except (zipfile.BadZipFile, UnicodeDecodeError, csv.Error) as exc:
-                log.warning("microsoft_ads: %s download unreadable (%s); retry %d/%d", report_type,
-                            exc.__class__.__name__, attempt + 1, self.policy.max_attempts)
-        raise SourceError(SOURCE, f"report {report_type}: the downloaded archive is not a readable ZIP",
-                          transient=True)
+        """Download the ZIP and read its one CSV; a truncated archive is fetched again, then quarantined."""
+        return parse_report(self.files.request("GET", url, parse="bytes", check=archive_problem))
+
+
+def archive_problem(archive: bytes) -> str | None:
+    """Why a downloaded report cannot be read (None: it can)."""
+    try:
+        parse_report(archive)
+    except (zipfile.BadZipFile, UnicodeDecodeError, csv.Error) as exc:
+        return f"not a readable report archive: {exc.__class__.__name__}"
+    return None
 
 
 def parse_report(archive: bytes) -> list[dict[str, str]]:

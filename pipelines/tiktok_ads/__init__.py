@@ -21,7 +21,7 @@ from pipelines.errors import ConfigError
 from pipelines.http import RetryPolicy
 from pipelines.quarantine import COLUMNS as QUARANTINE_COLUMNS
 from pipelines.quarantine import TABLE as QUARANTINE_TABLE
-from pipelines.quarantine import Tally
+from pipelines.reads import WindowRead
 from pipelines.tiktok_ads import settings as s
 from pipelines.tiktok_ads.helpers import (
     AdvertiserCache,
@@ -32,7 +32,7 @@ from pipelines.tiktok_ads.helpers import (
     sort_report_rows,
     stamp,
 )
-from pipelines.windows import chunks, parse_date, remembered, report_window, today_in
+from pipelines.windows import parse_date, report_window, today_in
 
 log = logging.getLogger("adlake.tiktok_ads")
 
@@ -161,18 +161,17 @@ def report_pages(
         window = report_window(*start, until, date.fromisoformat(last) if last else None, attribution_window_days)
         if window is None:
             continue
-        run = runs.resource_run("tiktok_ads", REPORT_TABLE)
-        tally = Tally()
+        read = WindowRead("tiktok_ads", REPORT_TABLE, "ad_performance_daily", f"advertiser {advertiser_id}", window,
+                          days_per_request)
         seen: set[tuple[str, str, str]] = set()
-        for since, stop in chunks(*window, days_per_request):
-            run.widen(since, stop)
+        for since, stop in read.chunks():
             log.info("tiktok_ads: advertiser %s report %s..%s", advertiser_id, since, stop)
-            for page in client.get_pages(s.REPORT_PATH, report_params(advertiser_id, since, stop)):
-                good, rejected = sort_report_rows(advertiser_id, page, seen, datetime.now(UTC), tally)
+            pages = client.get_pages(s.REPORT_PATH, report_params(advertiser_id, since, stop))
+            for page in read.guard(since, stop, pages):
+                good, rejected = sort_report_rows(advertiser_id, page, seen, datetime.now(UTC), read.tally)
                 yield {"good": good, "rejected": rejected}
-        log.info("tiktok_ads: advertiser %s report %s..%s: %s", advertiser_id, window[0], window[1], tally)
-        run.tally.add(tally)
-        state[advertiser_id] = remembered(window[1], today, last)
+            yield {"good": [], "rejected": read.take_rejected()}
+        state[advertiser_id] = read.finish(today, last)
 
 
 @dlt.transformer(

@@ -13,9 +13,10 @@ from typing import Any
 import requests
 
 from pipelines import runs
-from pipelines.errors import ConfigError, SourceError
+from pipelines.errors import ConfigError, MalformedResponseError, SourceError
 from pipelines.http import ApiClient, RetryPolicy, Verdict, retry_after_seconds
-from pipelines.quarantine import Tally, quarantine_record
+from pipelines.quarantine import Tally, quarantine_record, to_quarantine
+from pipelines.reads import guard_list
 from pipelines.tiktok_ads import settings as s
 from pipelines.validation import number_problem
 
@@ -73,7 +74,7 @@ class TikTokClient:
         body = self.http.get_json(f"{s.API_ROOT}/{path}", params)
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, dict):
-            raise SourceError(SOURCE, f"malformed response from GET {path}: no 'data' object")
+            raise MalformedResponseError.shape(SOURCE, f"GET {path}", "no 'data' object", body)
         return data
 
     def get_pages(self, path: str, params: Mapping[str, Any]) -> Iterator[list[dict[str, Any]]]:
@@ -83,7 +84,7 @@ class TikTokClient:
             data = self.get_data(path, {**params, "page": page, "page_size": self.page_size})
             rows = data.get("list")
             if not isinstance(rows, list):
-                raise SourceError(SOURCE, f"malformed response from GET {path}: no 'list' in page {page}")
+                raise MalformedResponseError.shape(SOURCE, f"GET {path}", f"no 'list' in page {page}", data)
             yield rows
             total_page = (data.get("page_info") or {}).get("total_page")
             if not isinstance(total_page, int) or page >= total_page:
@@ -226,7 +227,12 @@ def entity_pages(
     counted = runs.tally(SOURCE, table)
     for advertiser in advertisers.rows():
         params = {"advertiser_id": str(advertiser["advertiser_id"])}
-        for page in client.get_pages(path, params):
+        rejected: list[dict[str, Any]] = []
+        unit = f"advertiser {advertiser['advertiser_id']}"
+        for page in guard_list(SOURCE, table.split("__", 1)[1], unit, client.get_pages(path, params), counted,
+                               rejected):
             counted.received += len(page)
             if page:
                 yield stamp(page, now)
+        if rejected:
+            yield to_quarantine(rejected)

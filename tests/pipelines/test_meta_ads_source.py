@@ -6,7 +6,6 @@ import json
 from collections import Counter
 from datetime import date, timedelta
 
-import pyarrow.compute as pc
 import pytest
 
 from pipelines.errors import ConfigError, SourceError
@@ -169,26 +168,6 @@ def test_unreachable_base_url_names_the_setting(loaded_lake: Lake, monkeypatch: 
         run_source("meta_ads")
     assert not info.value.transient
     assert _snapshots(loaded_lake) == before
-
-
-def test_malformed_response_mid_extraction_commits_nothing(
-    loaded_lake: Lake, meta_env: SandboxServer
-) -> None:
-    before = _snapshots(loaded_lake)
-    rows_before = len(_raw(loaded_lake, "meta_ads__insights"))
-    # Entities and the first account's insights succeed; the second account's insights stay broken.
-    second = meta_env.world.accounts["meta"][1].account_id
-    meta_env.faults.rules.append(FaultRule("meta", "malformed", rf"act_{second}/insights$", times=100))
-    start, end = _window(meta_env, 3)
-    with pytest.raises(SourceError, match=r"insights failed: malformed response"):
-        run_source("meta_ads", start_date=start, end_date=end)
-    assert _snapshots(loaded_lake) == before
-    assert len(_raw(loaded_lake, "meta_ads__insights")) == rows_before
-    # The next good run is not blocked by anything the failed one left behind.
-    meta_env.faults.rules.clear()
-    run_source("meta_ads", start_date=start, end_date=end)
-    table = loaded_lake.load_table(RAW, "meta_ads__insights").scan().to_arrow()
-    assert len(pc.unique(table["_dlt_load_id"])) == 2
 
 
 def test_the_seeded_fault_plan_loses_nothing(lake: Lake, meta_env: SandboxServer) -> None:
