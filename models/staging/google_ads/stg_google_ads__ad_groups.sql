@@ -1,0 +1,37 @@
+with
+
+source as (
+
+    {{ source_columns('google_ads', 'ad_groups') }}
+
+),
+
+latest as (
+
+    select *
+    from source
+    {{ latest_version(['customer_id', 'ad_group_id']) }}
+
+),
+
+final as (
+
+    select
+        -- ids
+        cast(ad_group_id as varchar) as ad_group_id,
+        cast(campaign_id as varchar) as campaign_id,
+        cast(customer_id as varchar) as account_id,
+
+        -- strings
+        ad_group_name,
+        status,
+
+        -- metadata
+        _dlt_load_id as dlt_load_id,
+        _ingested_at as ingested_at
+
+    from latest
+
+)
+
+select * from final

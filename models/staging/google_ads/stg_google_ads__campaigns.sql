@@ -1,0 +1,37 @@
+with
+
+source as (
+
+    {{ source_columns('google_ads', 'campaigns') }}
+
+),
+
+latest as (
+
+    select *
+    from source
+    {{ latest_version(['customer_id', 'campaign_id']) }}
+
+),
+
+final as (
+
+    select
+        -- ids
+        cast(campaign_id as varchar) as campaign_id,
+        cast(customer_id as varchar) as account_id,
+
+        -- strings
+        campaign_name,
+        status,
+        advertising_channel_type,
+
+        -- metadata
+        _dlt_load_id as dlt_load_id,
+        _ingested_at as ingested_at
+
+    from latest
+
+)
+
+select * from final
