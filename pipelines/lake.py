@@ -164,6 +164,31 @@ class Lake:
                 update.union_by_name(data.schema)
             tx.append(data)
 
+    def drop_repeated_rows(self, namespace: str, load_ids: list[str]) -> dict[str, int]:
+        """Keep one copy of every dlt row (``_dlt_id``) of the given loads, in every table of a namespace.
+
+        A load killed between an Iceberg commit and dlt's note that the job is done appends that
+        job's file again when it resumes; the copies share their ``_dlt_id``. Each repaired table
+        is rewritten for those loads in one atomic commit. Returns the copies removed per table.
+        """
+        from pyiceberg.expressions import In
+
+        removed: dict[str, int] = {}
+        for name in self.table_names(namespace):
+            table = self.load_table(namespace, name)
+            columns = {field.name for field in table.schema().fields}
+            if not {"_dlt_id", "_dlt_load_id"} <= columns:
+                continue
+            selected = In("_dlt_load_id", load_ids)
+            rows = table.scan(row_filter=selected).to_arrow()
+            unique = _first_per_key(rows, "_dlt_id")
+            if unique.num_rows == rows.num_rows:
+                continue
+            with table.transaction() as tx:
+                tx.overwrite(unique, overwrite_filter=selected)
+            removed[name] = rows.num_rows - unique.num_rows
+        return removed
+
     def _load_or_create(self, namespace: str, name: str, schema: pa.Schema) -> Table:
         from pyiceberg.exceptions import NoSuchTableError
 
@@ -195,6 +220,18 @@ class Lake:
                 "region_name": self.settings.s3_region,
             }
         return dlt.destinations.filesystem(**kwargs)
+
+
+def _first_per_key(rows: pa.Table, key: str) -> pa.Table:
+    """The first row of every distinct ``key`` value (Arrow, no Python loop over rows)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if rows.num_rows == 0:
+        return rows
+    numbered = rows.append_column("__row", pa.array(range(rows.num_rows), pa.int64()))
+    first = numbered.group_by(key, use_threads=False).aggregate([("__row", "min")])["__row_min"]
+    return rows.take(pc.sort_indices(first))
 
 
 def _redact(uri: str) -> str:

@@ -76,10 +76,7 @@ def run_source(source: str, lake: Lake | None = None, **overrides: Any) -> LoadS
     ledger = runs.open_run(source)
     try:
         if pipeline.has_pending_data:
-            # dlt's run() would load the leftover package and ignore the new data: finish it first.
-            log.warning("%s: finishing a load package left pending by an earlier run", source)
-            _collect(pipeline.run(), pipeline, summary)
-            summary.rows.clear()  # the accounting below is about this run's extraction only
+            _finish_pending(source, pipeline, lake, summary)
         function = SOURCES[source]()
         data = function(**_accepted(function, overrides))
         _collect(pipeline.run(data), pipeline, summary)
@@ -91,6 +88,21 @@ def run_source(source: str, lake: Lake | None = None, **overrides: Any) -> LoadS
         runs.close_run(source)
     _record(lake, ledger.rows("succeeded", None, summary.rows))
     return summary
+
+
+def _finish_pending(source: str, pipeline: Any, lake: Lake, summary: LoadSummary) -> None:
+    """Load the package an interrupted run left behind, exactly once.
+
+    dlt's run() would load the leftover package and ignore the new data, so it is finished first.
+    A job whose Iceberg commit landed just before the process died is appended again on resume;
+    those copies (same dlt row id) are removed before the new extraction starts.
+    """
+    log.warning("%s: finishing a load package left pending by an earlier run", source)
+    _collect(pipeline.run(), pipeline, summary)
+    if summary.load_ids:
+        for table, copies in lake.drop_repeated_rows(RAW, summary.load_ids).items():
+            log.warning("%s: removed %d rows of raw.%s appended twice by the interrupted load", source, copies, table)
+    summary.rows.clear()  # the accounting below is about this run's extraction only
 
 
 def _accepted(function: Callable[..., Any], overrides: dict[str, Any]) -> dict[str, Any]:
