@@ -24,6 +24,7 @@ from sandbox.world import World
 DEFAULT_TOKEN = "sandbox-crm-token"
 MAX_LIMIT = 100
 SEARCH_MAX_LIMIT = 200
+ASSOCIATIONS_MAX_INPUTS = 1000
 OBJECTS = ("contacts", "deals")
 
 
@@ -48,6 +49,13 @@ class CrmApp:
 
     def handle(self, request: Request) -> Response:
         parts = request.path.strip("/").split("/")
+        if parts == ["crm", "v4", "associations", "deals", "contacts", "batch", "read"] and request.method == "POST":
+            if request.headers.get("authorization") != f"Bearer {self.token}":
+                return _error(401, "Authentication credentials not found.", "INVALID_AUTHENTICATION")
+            try:
+                return self._associations(request)
+            except ValueError as exc:
+                return _error(400, f"Invalid input: {exc}", "VALIDATION_ERROR")
         if len(parts) < 4 or parts[:3] != ["crm", "v3", "objects"] or parts[3] not in OBJECTS:
             return self.not_found(request)
         if request.headers.get("authorization") != f"Bearer {self.token}":
@@ -129,6 +137,27 @@ class CrmApp:
             link = f"{request.base_url}{request.path}?" + "&".join(f"{k}={v}" for k, v in sorted(query.items()))
             body["paging"] = {"next": {"after": cursor, "link": link}}
         return Response.json(200, body)
+
+    def _associations(self, request: Request) -> Response:
+        """v4 batch read of deal -> contact associations: one result per deal that has any, ids
+        without an association listed under ``errors`` (HubSpot answers 207 then)."""
+        try:
+            query = json.loads(request.body or b"{}")
+        except ValueError as exc:
+            raise ValueError("the body is not JSON") from exc
+        inputs = [str(item.get("id")) for item in query.get("inputs") or [] if isinstance(item, dict)]
+        if not 1 <= len(inputs) <= ASSOCIATIONS_MAX_INPUTS:
+            raise ValueError(f"between 1 and {ASSOCIATIONS_MAX_INPUTS} inputs are required")
+        contacts = {r["id"]: r["_contact"] for r in self._records("deals")}
+        results = [{"from": {"id": deal}, "to": [{"toObjectId": int(contacts[deal]), "associationTypes": [
+            {"category": "HUBSPOT_DEFINED", "typeId": 3, "label": None}]}]} for deal in inputs if deal in contacts]
+        errors = [{"status": "error", "category": "OBJECT_NOT_FOUND", "message": f"No deal {deal}",
+                   "context": {"fromObjectId": [deal]}} for deal in inputs if deal not in contacts]
+        body: dict[str, Any] = {"status": "COMPLETE", "results": results}
+        if errors:
+            body["errors"] = errors
+            body["numErrors"] = len(errors)
+        return Response.json(207 if errors else 200, body)
 
     def _search(self, kind: str, request: Request) -> Response:
         try:

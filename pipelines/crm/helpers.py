@@ -99,11 +99,37 @@ class CrmClient:
         }
         while True:
             body = self.http.post_json(path, query)
-            yield _results(body, f"POST {path}")
+            records = _results(body, f"POST {path}")
+            if kind == "deals":
+                # Search answers carry no associations: read each page's deal -> contact links in one batch.
+                attach_contacts(records, self.deal_contacts([str(r.get("id")) for r in records if r.get("id")]))
+            yield records
             after = _next_after(body)
             if after is None:
                 return
             query["after"] = after
+
+
+    def deal_contacts(self, deal_ids: list[str]) -> dict[str, str]:
+        """Deal id -> its first associated contact id (v4 batch read; deals without one are absent)."""
+        found: dict[str, str] = {}
+        for start in range(0, len(deal_ids), s.ASSOCIATIONS_MAX_INPUTS):
+            inputs = [{"id": deal} for deal in deal_ids[start:start + s.ASSOCIATIONS_MAX_INPUTS]]
+            body = self.http.post_json(s.DEAL_CONTACTS_PATH, {"inputs": inputs})
+            for result in _results(body, f"POST {s.DEAL_CONTACTS_PATH}"):
+                targets = result.get("to") or []
+                deal = (result.get("from") or {}).get("id")
+                if deal is not None and targets and isinstance(targets[0], dict) and "toObjectId" in targets[0]:
+                    found[str(deal)] = str(targets[0]["toObjectId"])
+        return found
+
+
+def attach_contacts(records: list[Record], contacts: Mapping[str, str]) -> None:
+    """Give searched deals the ``associations`` shape the list endpoint returns."""
+    for record in records:
+        if isinstance(record, dict) and str(record.get("id")) in contacts:
+            record["associations"] = {"contacts": {"results": [{"id": contacts[str(record["id"])],
+                                                                "type": "deal_to_contact"}]}}
 
 
 def _results(body: Any, what: str) -> list[Record]:

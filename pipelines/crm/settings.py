@@ -10,6 +10,9 @@ SOURCE = "crm"
 PAGE_LIMIT = 100
 LIST_MAX_LIMIT = 100
 SEARCH_MAX_LIMIT = 200
+# Search answers carry no associations: deal -> contact links come from the v4 batch read.
+DEAL_CONTACTS_PATH = "crm/v4/associations/deals/contacts/batch/read"
+ASSOCIATIONS_MAX_INPUTS = 1000
 # Later runs search from the last modification seen minus this overlap: HubSpot's search index lags
 # a little behind writes, and re-reading a few minutes is cheaper than missing an update.
 OVERLAP_SECONDS = 600

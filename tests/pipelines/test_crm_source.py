@@ -95,7 +95,8 @@ def test_later_runs_search_from_the_cursor_and_late_deals_arrive(lake: Lake, env
     second = run_source("crm")
 
     paths = _crm_requests(env)
-    assert paths and all(p.endswith("/search") for p in paths)  # no full listing on a later run
+    # No full listing on a later run: searches, and one association read per page of deals.
+    assert paths and all(p.endswith(("/search", "/associations/deals/contacts/batch/read")) for p in paths)
     for kind in ("contacts", "deals"):
         cursor = max(_stamp(r["properties"][MODIFIED[kind]]) for r in early[kind]) - timedelta(minutes=10)
         now = _served(env, kind)
@@ -106,6 +107,10 @@ def test_later_runs_search_from_the_cursor_and_late_deals_arrive(lake: Lake, env
         assert {r["id"] for r in rows if r["_dlt_load_id"] in first.load_ids} == {r["id"] for r in early[kind]}
         assert {r["id"] for r in rows} == {r["id"] for r in now}
     assert len(early["deals"]) < len(_served(env, "deals"))  # deals closed after the first run arrived late
+    # Deals found by search carry their contact too (search answers have no associations).
+    linked = {r["id"]: r["associations"]["contacts"]["results"][0]["id"] for r in _served(env, "deals")}
+    later = [r for r in _raw(lake, "crm__deals") if r["_dlt_load_id"] in second.load_ids]
+    assert later and all(r["contact_id"] == linked[r["id"]] for r in later)
 
 
 def test_throttle_waits_for_the_rate_limit_window(
