@@ -30,7 +30,8 @@ final as (
 
         -- numerics: TikTok sends budget 0 with an unlimited budget
         case
-            when budget_mode is distinct from 'BUDGET_MODE_INFINITE' then cast(budget as decimal(18, 6))
+            when budget_mode = 'BUDGET_MODE_INFINITE' then null
+            else cast(budget as decimal(18, 6))
         end as budget,
 
         -- booleans
