@@ -3,9 +3,9 @@
     table at all. The declared columns and types come from the source YAML (`data_type`). -#}
 {% macro source_columns(source_name, table_name) -%}
     {%- set relation = source(source_name, table_name) -%}
-    {#- A unit test's fixture (a CTE, best given with `format: sql`) is taken as it is: the graph
-        and the raw table are not available there. -#}
     {%- if not execute or model.resource_type == 'unit_test' -%}
+        {#- In a unit test the relation is the test's fixture (which has every column) and the
+            graph of sources is not available. -#}
         select * from {{ relation }}
     {%- else -%}
         {%- set node = graph.sources.values() | selectattr('source_name', 'equalto', source_name)
