@@ -1,0 +1,52 @@
+with
+
+source as (
+
+    {{ source_columns('linkedin_ads', 'campaign_groups') }}
+
+),
+
+latest as (
+
+    select *
+    from source
+    {{ latest_version(['id']) }}
+
+),
+
+final as (
+
+    select
+        -- ids
+        {{ linkedin_ads_urn_id('id', 'sponsoredCampaignGroup') }} as campaign_group_id,
+        {{ linkedin_ads_urn_id('account', 'sponsoredAccount') }} as account_id,
+
+        -- strings
+        name as campaign_group_name,
+        status,
+        serving_statuses,
+        json_extract_string(total_budget, '$.currencyCode') as total_budget_currency,
+
+        -- numerics
+        cast(json_extract_string(total_budget, '$.amount') as decimal(18, 6)) as total_budget,
+
+        -- booleans
+        coalesce(test, false) as is_test,
+        coalesce(backfilled, false) as is_backfilled,
+
+        -- timestamps
+        {{ linkedin_ads_epoch_ms("json_extract_string(run_schedule, '$.start')") }} as run_schedule_start_at,
+        {{ linkedin_ads_epoch_ms("json_extract_string(run_schedule, '$.end')") }} as run_schedule_end_at,
+        {{ linkedin_ads_epoch_ms("json_extract_string(change_audit_stamps, '$.created.time')") }} as created_at,
+        {{ linkedin_ads_epoch_ms("json_extract_string(change_audit_stamps, '$.lastModified.time')") }}
+            as last_modified_at,
+
+        -- metadata
+        _dlt_load_id as dlt_load_id,
+        _ingested_at as ingested_at
+
+    from latest
+
+)
+
+select * from final
