@@ -85,7 +85,10 @@ def file_pages(fs: Any, root: str, prefix: str, networks: list[str]) -> Iterator
         run = runs.resource_run(s.SOURCE, network.table)
         tally = Tally()
         seen: set[tuple[str, ...]] = set()
-        for file in list_files(fs, root, prefix, name):
+        # Newest file first: when two files of one run carry the same row key, the newer delivery wins.
+        files = sorted(list_files(fs, root, prefix, name), key=lambda f: (f.modified_at is not None,
+                                                                         f.modified_at or 0, f.path), reverse=True)
+        for file in files:
             known = state.get(file.url)
             if unchanged(file, known):
                 continue

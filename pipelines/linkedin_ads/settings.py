@@ -9,8 +9,9 @@ DEFAULT_API_VERSION = "202610"
 ENV_PREFIX = "SOURCES__LINKEDIN_ADS__"
 RESTLI_PROTOCOL_VERSION = "2.0.0"
 
-# Days re-read on every run, ending with the last day loaded before (conversions restate).
-RESTATEMENT_DAYS = 7
+# Days re-read on every run, ending with the last day loaded before: conversions restate for as long
+# as LinkedIn's click-through window, 30 days by default.
+RESTATEMENT_DAYS = 30
 DEFAULT_START_DAYS_AGO = 30
 DAYS_PER_REQUEST = 30
 # adAnalytics has no pagination and answers at most ~15,000 elements: a window that comes back

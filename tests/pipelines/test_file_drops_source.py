@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -145,3 +146,26 @@ def test_missing_bucket_url_is_a_config_error(lake: Lake, drops: Path, monkeypat
     monkeypatch.setenv("SOURCES__FILE_DROPS__BUCKET_URL", str(drops / "nowhere"))
     with pytest.raises(ConfigError, match=r"SOURCES__FILE_DROPS__BUCKET_URL=.*does not exist"):
         run_source("file_drops")
+
+
+def test_when_two_files_carry_the_same_rows_the_newer_delivery_wins(lake: Lake, drops: Path, world: World) -> None:
+    day = _days(world, 3, 1)
+    original = next(p for p in write_network_reports(world, drops, world.config.start_date + timedelta(days=30),
+                                                      days=day) if p.parent.name == "affiliate" and _csv_rows(p))
+    rows = _csv_rows(original)
+    # The network re-delivers the day under another name (sorting before the original), with new numbers.
+    resent = original.with_name("a_resent_" + original.name)
+    changed = [{**row, "Commission": f"{float(row['Commission']) + 1:.2f}"} for row in rows]
+    with resent.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(changed)
+    stamp = original.stat().st_mtime
+    os.utime(original, (stamp - 3600, stamp - 3600))  # the original is an hour older
+    os.utime(resent, (stamp, stamp))
+
+    run_source("file_drops")
+    loaded = _raw(lake, TABLES["affiliate"])
+    assert {r["_file_name"] for r in loaded} == {str(resent)}
+    assert sorted(r["commission"] for r in loaded) == sorted(r["Commission"] for r in changed)
+    assert _ledger(lake)[TABLES["affiliate"]]["duplicates"] == len(rows)
