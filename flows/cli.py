@@ -56,6 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--days", type=int, default=None, help="report days to ingest (default: the whole world)")
     bench.add_argument("--seed", type=int, default=None, help="sandbox world seed")
     bench.add_argument("--truth", action="store_true", help="measure ground-truth generation (time, peak memory) only")
+    bench.add_argument("--webhooks", action="store_true", help="load a webhook receiver with signed deliveries only")
+    bench.add_argument("--seconds", type=float, default=10.0, help="webhook load duration (default 10)")
+    bench.add_argument("--connections", type=int, default=32, help="concurrent webhook connections (default 32)")
+    bench.add_argument("--workers", type=int, default=1, help="receiver worker processes (default 1)")
+
+    hooks = commands.add_parser("serve-webhooks", help="receive signed webhooks, journal them, land them in raw")
+    hooks.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    hooks.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    hooks.add_argument("--workers", type=int, default=1, help="receiving processes (default 1)")
 
     sandbox = commands.add_parser("sandbox", help="the simulated platforms")
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="SUBCOMMAND")
@@ -153,11 +162,25 @@ def _cmd_bench(args: argparse.Namespace) -> None:
 
     from flows.bench import run_bench, run_truth_bench
 
-    _positive(args, "days", "scale")
+    _positive(args, "days", "scale", "seconds", "connections", "workers")
+    if args.webhooks:
+        from flows.bench_webhooks import run_webhook_bench
+
+        print(json.dumps(run_webhook_bench(args.seconds, args.connections, args.workers), indent=2))
+        return
     if args.truth:
         print(json.dumps(run_truth_bench(args.scale, args.seed), indent=2))
         return
     print(json.dumps(run_bench(scale=args.scale, days=args.days, seed=args.seed), indent=2))
+
+
+def _cmd_serve_webhooks(args: argparse.Namespace) -> None:
+    from pipelines.webhooks.service import serve
+
+    _positive(args, "workers")
+    print(f"adlake: receiving webhooks on http://{args.host}:{args.port} ({args.workers} worker(s)); Ctrl-C stops")
+    sys.stdout.flush()
+    serve(args.host, args.port, args.workers)
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> None:
@@ -220,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     handlers = {"demo": _cmd_demo, "run": _cmd_run, "publish": _cmd_publish, "bench": _cmd_bench,
-                "sandbox": _cmd_sandbox}
+                "sandbox": _cmd_sandbox, "serve-webhooks": _cmd_serve_webhooks}
     try:
         if not args.verbose:
             import prefect  # noqa: F401 - configures its loggers, which _quiet_tracebacks then filters

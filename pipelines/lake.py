@@ -17,6 +17,7 @@ Settings (environment variables):
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from dataclasses import dataclass
@@ -156,13 +157,29 @@ class Lake:
                     update.union_by_name(data.schema)
                 tx.overwrite(data)
 
-    def append(self, namespace: str, name: str, data: pa.Table) -> None:
-        """Append rows in one commit, creating the table (or adding new columns) as needed."""
-        table = self._load_or_create(namespace, name, data.schema)
+    def append(self, namespace: str, name: str, data: pa.Table, *, partition_by: str | None = None,
+               snapshot_properties: dict[str, str] | None = None) -> None:
+        """Append rows in one commit, creating the table (or adding new columns) as needed.
+
+        ``partition_by`` names a column a new table is partitioned by (identity); ``snapshot_properties``
+        are recorded in the commit's summary (the webhook lander marks which journal segment it holds).
+        """
+        table = self._load_or_create(namespace, name, data.schema, partition_by)
         with table.transaction() as tx:
             with tx.update_schema() as update:
                 update.union_by_name(data.schema)
-            tx.append(data)
+            tx.append(data, snapshot_properties=snapshot_properties or {})
+
+    def snapshot_property_values(self, namespace: str, name: str, key: str) -> set[str]:
+        """Every value a snapshot summary property took in a table's history (empty for a new table)."""
+        from pyiceberg.exceptions import NoSuchTableError
+
+        try:
+            table = self.load_table(namespace, name)
+        except NoSuchTableError:
+            return set()
+        return {value for snapshot in table.metadata.snapshots
+                if (value := snapshot.summary.additional_properties.get(key)) is not None}
 
     def drop_repeated_rows(self, namespace: str, load_ids: list[str]) -> dict[str, int]:
         """Keep one copy of every dlt row (``_dlt_id``) of the given loads, in every table of a namespace.
@@ -189,13 +206,40 @@ class Lake:
             removed[name] = rows.num_rows - unique.num_rows
         return removed
 
-    def _load_or_create(self, namespace: str, name: str, schema: pa.Schema) -> Table:
+    def discard_torn_metadata(self, namespace: str) -> list[Path]:
+        """Delete unreadable metadata files of tables the catalog does not know (local warehouse only).
+
+        A process killed while creating a table can leave a half-written ``*.metadata.json`` and no
+        catalog row. dlt, finding the table missing but its metadata folder present, registers the
+        folder's newest file, and a torn one then fails every later load. The file was never
+        committed, so removing it loses nothing.
+        """
+        if not self.settings.is_local:
+            return []  # object stores write whole objects or nothing
+        folder = Path(unquote(urlsplit(self.settings.warehouse).path)) / namespace
+        known = set(self.table_names(namespace))
+        removed: list[Path] = []
+        for metadata in sorted(folder.glob("*/metadata/*.metadata.json")):
+            if metadata.parent.parent.name in known:
+                continue
+            try:
+                json.loads(metadata.read_bytes())
+            except ValueError:
+                metadata.unlink()
+                removed.append(metadata)
+        return removed
+
+    def _load_or_create(self, namespace: str, name: str, schema: pa.Schema, partition_by: str | None = None) -> Table:
         from pyiceberg.exceptions import NoSuchTableError
 
         try:
             return self.catalog.load_table(f"{namespace}.{name}")
         except NoSuchTableError:
-            return self.catalog.create_table(f"{namespace}.{name}", schema=schema)
+            table = self.catalog.create_table(f"{namespace}.{name}", schema=schema)
+        if partition_by is not None:
+            with table.update_spec() as spec:
+                spec.add_identity(partition_by)
+        return table
 
     def dlt_destination(self) -> filesystem:
         """The dlt filesystem destination writing Iceberg tables registered in this catalog."""

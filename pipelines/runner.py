@@ -98,6 +98,8 @@ def _finish_pending(source: str, pipeline: Any, lake: Lake, summary: LoadSummary
     those copies (same dlt row id) are removed before the new extraction starts.
     """
     log.warning("%s: finishing a load package left pending by an earlier run", source)
+    for torn in lake.discard_torn_metadata(RAW):
+        log.warning("%s: removed %s, half-written when the earlier run died", source, torn.name)
     _collect(pipeline.run(), pipeline, summary)
     if summary.load_ids:
         for table, copies in lake.drop_repeated_rows(RAW, summary.load_ids).items():

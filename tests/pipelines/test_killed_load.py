@@ -89,3 +89,31 @@ def test_a_load_killed_after_a_commit_lands_once_on_the_next_run(
         assert _content(killed, table) == _content(clean, table), table
         ids = Counter(row["_dlt_id"] for row in _rows(killed, table))
         assert ids.most_common(1)[0][1] == 1, f"{table}: a dlt row id appears twice"
+
+
+def test_a_table_half_created_when_the_process_died_is_created_again(
+    sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = source_settings(sandbox.base_url, sandbox.world)
+    for key, value in settings.items():
+        monkeypatch.setenv(key, value)
+    end = sandbox.clock.as_of
+    window = {"start_date": end - timedelta(days=3), "end_date": end}
+    home = tmp_path / "killed"
+    env = {**os.environ, **settings, "ADLAKE_HOME": str(home), "KILL_AFTER_COMMITS": "1"}
+    child = subprocess.run([sys.executable, "-c", CHILD, "google_ads", str(window["start_date"]),
+                            str(window["end_date"])], cwd=REPO, env=env, capture_output=True, text=True,
+                           timeout=300, check=False)
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    killed = Lake(LakeSettings.from_env({"ADLAKE_HOME": str(home)}))
+    missing = sorted({"google_ads__ads", "google_ads__ad_performance_daily", "google_ads__customers"}
+                     - set(killed.table_names(RAW)))
+    assert missing, "every table was committed before the kill: nothing to half-create"
+    # What a SIGKILL during create_table leaves: the first metadata file, empty, and no catalog row.
+    torn = home / "warehouse" / RAW / missing[0] / "metadata" / "00000-0a1b2c3d.metadata.json"
+    torn.parent.mkdir(parents=True)
+    torn.write_bytes(b"")
+
+    run_source("google_ads", killed, **window)
+    assert not torn.exists()
+    assert len(_rows(killed, missing[0])) > 0
