@@ -25,7 +25,7 @@ import requests
 
 from pipelines.lake import RAW, Lake, LakeSettings
 from pipelines.webhooks.providers import TABLES
-from sandbox.webhooks import Delivery, WebhookSecrets, sample_deliveries, sign_delivery
+from sandbox.webhooks import Delivery, WebhookSecrets, receiver_environment, sample_deliveries, sign_delivery
 
 GOAL_PER_SECOND = 2_000
 GOAL_P99_MS = 50.0
@@ -40,17 +40,8 @@ def _free_port() -> int:
 
 def _environment(secrets: WebhookSecrets, url: str, home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ADLAKE_", "SOURCES__"))}
-    return env | {
-        "ADLAKE_HOME": str(home),
-        "ADLAKE_WEBHOOK_SENDGRID_PUBLIC_KEY": secrets.sendgrid_public_key,
-        "ADLAKE_WEBHOOK_TWILIO_AUTH_TOKEN": secrets.twilio_auth_token,
-        "ADLAKE_WEBHOOK_META_APP_SECRET": secrets.meta_app_secret,
-        "ADLAKE_WEBHOOK_APPSFLYER_SECRET": secrets.appsflyer_token,
-        "ADLAKE_WEBHOOK_ADJUST_SECRET": secrets.adjust_token,
-        "ADLAKE_WEBHOOK_EVENTS_SECRET": ",".join(secrets.standard_secrets),
-        "ADLAKE_WEBHOOK_PUBLIC_URL": url,
-        "ADLAKE_WEBHOOK_RATE_PER_SECOND": "1000000",
-    }
+    return env | receiver_environment(secrets, url) | {"ADLAKE_HOME": str(home),
+                                                        "ADLAKE_WEBHOOK_RATE_PER_SECOND": "1000000"}
 
 
 def _raw_request(delivery: Delivery, secrets: WebhookSecrets, url: str, now: int) -> bytes:

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipelines.errors import AdlakeError, first_line, root_adlake_error
 
@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     hooks.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     hooks.add_argument("--workers", type=int, default=1, help="receiving processes (default 1)")
 
+    _add_sandbox_parser(commands)
+    return parser
+
+
+def _add_sandbox_parser(commands: Any) -> None:
+    """``adlake sandbox ...``: the simulated platforms."""
     sandbox = commands.add_parser("sandbox", help="the simulated platforms")
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="SUBCOMMAND")
     serve = sandbox_commands.add_parser("serve", help="serve the emulated platform APIs until interrupted")
@@ -84,11 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
     emit.add_argument("--duplicate-rate", type=float, default=0.1, help="share of deliveries sent twice")
     emit.add_argument("--seed", type=int, default=None)
     emit.add_argument("--scale", type=float, default=1.0)
+    hook_env = sandbox_commands.add_parser("webhook-env", help="print the ADLAKE_WEBHOOK_* settings a receiver needs "
+                                                                "to accept `sandbox emit` (shell export lines)")
+    hook_env.add_argument("--public-url", default="", help="the URL the sandbox signs for Twilio, if not its target")
+    hook_env.add_argument("--seed", type=int, default=None)
+    hook_env.add_argument("--scale", type=float, default=1.0)
     truth = sandbox_commands.add_parser("truth", help="write the world's ground truth as Parquet")
     truth.add_argument("--out", required=True, help="folder for the Parquet files")
     truth.add_argument("--seed", type=int, default=None)
     truth.add_argument("--scale", type=float, default=1.0)
-    return parser
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -206,6 +216,14 @@ def _cmd_sandbox(args: argparse.Namespace) -> None:
         return
     if args.sandbox_command == "emit":
         _emit(world, args)
+        return
+    if args.sandbox_command == "webhook-env":
+        import shlex
+
+        from sandbox.webhooks import WebhookSecrets, receiver_environment
+
+        for key, value in receiver_environment(WebhookSecrets.from_seed(world.config.seed), args.public_url).items():
+            print(f"export {key}={shlex.quote(value)}")
         return
     plan = FaultPlan.from_seed(world.config.seed, [e.platform for e in emulations()]) if args.faults else None
     server = SandboxServer(world, port=args.port, faults=plan)

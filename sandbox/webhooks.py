@@ -120,6 +120,21 @@ class WebhookSecrets:
 
 
 TokenPlacement = Literal["header", "path"]
+META_VERIFY_TOKEN = "sandbox-meta-verify-token"
+
+
+def receiver_environment(secrets: WebhookSecrets, public_url: str = "") -> dict[str, str]:
+    """The ``ADLAKE_WEBHOOK_*`` variables a receiver needs to accept this sandbox's deliveries."""
+    env = {
+        "ADLAKE_WEBHOOK_SENDGRID_PUBLIC_KEY": secrets.sendgrid_public_key,
+        "ADLAKE_WEBHOOK_TWILIO_AUTH_TOKEN": secrets.twilio_auth_token,
+        "ADLAKE_WEBHOOK_META_APP_SECRET": secrets.meta_app_secret,
+        "ADLAKE_WEBHOOK_META_VERIFY_TOKEN": META_VERIFY_TOKEN,
+        "ADLAKE_WEBHOOK_APPSFLYER_SECRET": secrets.appsflyer_token,
+        "ADLAKE_WEBHOOK_ADJUST_SECRET": secrets.adjust_token,
+        "ADLAKE_WEBHOOK_EVENTS_SECRET": ",".join(secrets.standard_secrets),
+    }
+    return env | ({"ADLAKE_WEBHOOK_PUBLIC_URL": public_url} if public_url else {})
 
 
 def sign_delivery(

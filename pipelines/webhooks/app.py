@@ -184,7 +184,6 @@ class Receiver:
                       type(exc).__name__)
             self.metrics.requests.labels(delivery.provider, "unavailable").inc()
             return False
-        self.metrics.depth.inc()
         return True
 
     def _reject(self, provider: str, reason: str, status: int, body: dict[str, str],
@@ -261,6 +260,7 @@ def create_app(receiver: Receiver) -> Starlette:
             while True:
                 await asyncio.sleep(min(0.25, receiver.settings.segment_seconds / 2))
                 receiver.buffer.rotate_if_due()
+                receiver.metrics.depth.set(receiver.buffer.pending())
 
         task = asyncio.create_task(seal_when_due())
         try:

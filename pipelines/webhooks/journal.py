@@ -41,6 +41,8 @@ class Buffer(Protocol):
 
     def rotate_if_due(self) -> None: ...
 
+    def pending(self) -> int: ...
+
     async def close(self) -> None: ...
 
 
@@ -104,6 +106,7 @@ class Journal:
         self._sequence = max((int(p.stem) for p in self.folder.iterdir() if p.stem.isdigit()), default=0)
         self._current: _Segment | None = None
         self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-fsync")
+        self._sealed: dict[Path, int] = {}  # sealed segment -> entries, until the lander removes it
         self.appended = 0
 
     async def append(self, payload: bytes) -> None:
@@ -127,6 +130,13 @@ class Journal:
         segment = self._current
         if segment is not None and segment.count and time.monotonic() - segment.opened >= self.segment_seconds:
             self._retire(segment)
+
+    def pending(self) -> int:
+        """Entries journaled by this writer and not landed yet (its sealed segments still on disk,
+        plus the open one): the buffer depth. One ``stat`` per sealed segment."""
+        self._sealed = {path: count for path, count in self._sealed.items() if path.exists()}
+        current = self._current.count if self._current is not None else 0
+        return current + sum(self._sealed.values())
 
     async def close(self) -> None:
         """Seal the current segment (graceful shutdown)."""
@@ -155,8 +165,10 @@ class Journal:
     def _seal(self, segment: _Segment) -> None:
         os.close(segment.fd)
         if segment.count:
-            segment.path.rename(segment.path.with_suffix(SEALED))
+            sealed = segment.path.with_suffix(SEALED)
+            segment.path.rename(sealed)
             _sync_directory(segment.path.parent)
+            self._sealed[sealed] = segment.count
         else:
             segment.path.unlink(missing_ok=True)
 

@@ -119,7 +119,6 @@ class Lander:
         for table, count in batch.duplicates.items():
             self.metrics.duplicates.labels(_provider(table)).inc(count)
         self.reader.done(segment)
-        self.metrics.depth.dec(len(entries))
         self.metrics.commit_seconds.observe(time.perf_counter() - started)
         log.info("webhooks: landed %s: %d deliveries, %d events, %d duplicates, %d quarantined", name, len(entries),
                  landed, sum(batch.duplicates.values()), len(batch.quarantine))

@@ -19,10 +19,9 @@ from pipelines.webhooks.lander import Lander
 from pipelines.webhooks.metrics import Metrics
 from pipelines.webhooks.providers import TABLES
 from pipelines.webhooks.settings import ReceiverSettings
-from sandbox.webhooks import WebhookSecrets
+from sandbox.webhooks import WebhookSecrets, receiver_environment
 
 SEED = 7
-META_VERIFY_TOKEN = "verify-me-please"
 
 
 def free_port() -> int:
@@ -33,15 +32,8 @@ def free_port() -> int:
 
 def receiver_env(secrets: WebhookSecrets, public_url: str, journal: Path, home: Path) -> dict[str, str]:
     """The environment an operator would set for these sandbox secrets."""
-    return {
+    return receiver_environment(secrets, public_url) | {
         "ADLAKE_HOME": str(home),
-        "ADLAKE_WEBHOOK_SENDGRID_PUBLIC_KEY": secrets.sendgrid_public_key,
-        "ADLAKE_WEBHOOK_TWILIO_AUTH_TOKEN": secrets.twilio_auth_token,
-        "ADLAKE_WEBHOOK_META_APP_SECRET": secrets.meta_app_secret,
-        "ADLAKE_WEBHOOK_META_VERIFY_TOKEN": META_VERIFY_TOKEN,
-        "ADLAKE_WEBHOOK_APPSFLYER_SECRET": secrets.appsflyer_token,
-        "ADLAKE_WEBHOOK_ADJUST_SECRET": secrets.adjust_token,
-        "ADLAKE_WEBHOOK_EVENTS_SECRET": ",".join(secrets.standard_secrets),
         "ADLAKE_WEBHOOK_PUBLIC_URL": public_url,
         "ADLAKE_WEBHOOK_JOURNAL_DIR": str(journal),
         "ADLAKE_WEBHOOK_BATCH_SECONDS": "0.2",

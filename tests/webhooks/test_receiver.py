@@ -19,13 +19,14 @@ import requests
 from pipelines.lake import RAW
 from sandbox import signing
 from sandbox.webhooks import (
+    META_VERIFY_TOKEN,
     Delivery,
     WebhookEmitter,
     WebhookSecrets,
     sample_deliveries,
     sign_delivery,
 )
-from tests.webhooks.conftest import META_VERIFY_TOKEN, SEED, Running
+from tests.webhooks.conftest import SEED, Running
 
 # The sandbox calls the first-party provider by its scheme's name.
 PROVIDER = {"standard": "events"}
@@ -196,5 +197,71 @@ def test_metrics_and_health(receiver: Running) -> None:
     _send(receiver, _one_per_provider()["twilio"])
     text = requests.get(f"{receiver.url}/metrics", timeout=10).text
     assert 'webhook_requests_total{outcome="accepted",provider="twilio"} 1.0' in text
+    deadline = time.monotonic() + 5  # the depth gauge is refreshed by the receiver's sealing loop
+    while "webhook_buffer_depth 1.0" not in text and time.monotonic() < deadline:
+        time.sleep(0.05)
+        text = requests.get(f"{receiver.url}/metrics", timeout=10).text
     assert "webhook_buffer_depth 1.0" in text
+    receiver.stop_and_land()
+    assert receiver.receiver.buffer.pending() == 0
     assert "webhook_request_duration_seconds_bucket" in text
+
+
+def test_meta_non_ascii_names_verify_on_the_raw_bytes(receiver: Running) -> None:
+    from sandbox.webhooks import META_NAMES, meta_names_fixture
+
+    delivery = meta_names_fixture()
+    assert b"\\u" in delivery.body  # Meta escapes non-ASCII: a re-dumped body would not match
+    assert _send(receiver, delivery).status_code == 200
+    receiver.stop_and_land()
+    rows = receiver.landed("meta")
+    assert {r["event_id"] for r in rows} == set(delivery.dedup_keys)
+    assert {json.loads(r["payload"])["value"].get("from", {}).get("name") for r in rows} - {None} == set(META_NAMES)
+
+
+def test_twilio_behind_a_tls_proxy_checks_the_configured_public_url(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from pipelines.webhooks.settings import ReceiverSettings
+    from tests.webhooks.conftest import receiver_env
+    from tests.webhooks.test_properties import make_receiver
+
+    secrets = WebhookSecrets.from_seed(SEED)
+    public = "https://hooks.example.com"
+    delivery = _one_per_provider()["twilio"]
+    # Twilio signs the URL it called (the proxy's); the receiver sees http://testserver.
+    signed = sign_delivery(delivery, secrets, signing_url=public + delivery.path, timestamp=int(time.time()))
+    for configured, status in ((public, 200), ("", 401), (public + ":8443", 401)):
+        env = receiver_env(secrets, configured, tmp_path / f"journal{status}{len(configured)}", tmp_path / "lake")
+        app = make_receiver(tmp_path, ReceiverSettings.from_env(env))
+        with TestClient(app.app) as client:
+            response = client.post(signed.path, content=signed.body, headers=dict(signed.headers))
+        assert response.status_code == status, configured
+    # Twilio's validator also accepts the URL with the scheme's default port.
+    env = receiver_env(secrets, public + ":443", tmp_path / "journal443", tmp_path / "lake")
+    with TestClient(make_receiver(tmp_path, ReceiverSettings.from_env(env)).app) as client:
+        assert client.post(signed.path, content=signed.body, headers=dict(signed.headers)).status_code == 200
+
+
+def test_each_provider_is_rate_limited_on_its_own(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from pipelines.webhooks.settings import ReceiverSettings
+    from tests.webhooks.conftest import receiver_env
+    from tests.webhooks.test_properties import make_receiver
+
+    secrets = WebhookSecrets.from_seed(SEED)
+    env = receiver_env(secrets, "http://testserver", tmp_path / "journal", tmp_path / "lake")
+    app = make_receiver(tmp_path, ReceiverSettings.from_env({**env, "ADLAKE_WEBHOOK_RATE_PER_SECOND": "5"}))
+    meta = _one_per_provider()["meta"]
+    signed = sign_delivery(meta, secrets, signing_url="http://testserver/", timestamp=int(time.time()))
+    with TestClient(app.app) as client:
+        statuses = [client.post(signed.path, content=signed.body, headers=dict(signed.headers))
+                    for _ in range(12)]
+        other = _one_per_provider()["sendgrid"]
+        other_signed = sign_delivery(other, secrets, signing_url="http://testserver/", timestamp=int(time.time()))
+        assert client.post(other_signed.path, content=other_signed.body,
+                           headers=dict(other_signed.headers)).status_code == 200  # its own bucket
+    codes = [r.status_code for r in statuses]
+    assert codes.count(200) >= 5 and 429 in codes
+    assert all(r.headers["Retry-After"] == "1" for r in statuses if r.status_code == 429)
