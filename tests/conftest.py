@@ -15,6 +15,8 @@ from sandbox.server import SandboxServer
 from sandbox.world import World, WorldConfig
 
 REPO = Path(__file__).resolve().parents[1]
+# Tests build the whole dbt project, whose pseudonymization boundary needs a key (never a default in code).
+TEST_PSEUDONYM_KEY = "adlake-tests-pseudonym-key-not-a-secret-0123456789abcdef"
 
 # A fresh checkout has no .hypothesis cache: the first text draw builds Unicode tables (about 1 s on
 # 2 cores), which the too_slow health check would report as slow input generation.
@@ -38,6 +40,7 @@ def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lake:
     for key in [k for k in os.environ if k.startswith(("SOURCES__", "ADLAKE_")) and k != "ADLAKE_PROJECT_DIR"]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("ADLAKE_HOME", str(tmp_path / "lake"))
+    monkeypatch.setenv("ADLAKE_PSEUDONYM_KEY", TEST_PSEUDONYM_KEY)
     return Lake()
 
 
