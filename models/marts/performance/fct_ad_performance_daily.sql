@@ -1,3 +1,6 @@
+{#- Every platform's ad-day performance (int_ad_performance__unioned) with its channel and its money
+    also in the reporting currency, at the rate of the report day (int_fx_rates__daily). -#}
+
 with
 
 performance as (
@@ -6,34 +9,69 @@ performance as (
 
 ),
 
+platform_channels as (
+
+    select * from {{ ref('ad_platform_channels') }}
+
+),
+
+fx_rates as (
+
+    select * from {{ ref('int_fx_rates__daily') }}
+
+),
+
 final as (
 
     select
         -- ids
-        {{ surrogate_key(['platform', 'account_id', 'ad_id', 'date_day']) }} as ad_performance_sk,
-        cast(date_day as date) as date_day,
-        cast(platform as varchar) as platform,
-        cast(account_id as varchar) as account_id,
-        cast(account_name as varchar) as account_name,
-        cast(campaign_id as varchar) as campaign_id,
-        cast(campaign_name as varchar) as campaign_name,
-        cast(ad_group_id as varchar) as ad_group_id,
-        cast(ad_group_name as varchar) as ad_group_name,
-        cast(ad_id as varchar) as ad_id,
-        cast(ad_name as varchar) as ad_name,
+        {{ surrogate_key([
+            'performance.platform', 'performance.account_id', 'performance.ad_id', 'performance.date_day'
+        ]) }} as ad_performance_sk,
+        cast(performance.date_day as date) as date_day,
+        cast(performance.platform as varchar) as platform,
+        cast(performance.account_id as varchar) as account_id,
+        cast(performance.account_name as varchar) as account_name,
+        cast(performance.campaign_id as varchar) as campaign_id,
+        cast(performance.campaign_name as varchar) as campaign_name,
+        cast(performance.ad_group_id as varchar) as ad_group_id,
+        cast(performance.ad_group_name as varchar) as ad_group_name,
+        cast(performance.ad_id as varchar) as ad_id,
+        cast(performance.ad_name as varchar) as ad_name,
 
         -- strings
-        cast(currency as varchar) as currency,
-        cast(report_timezone as varchar) as report_timezone,
+        cast(platform_channels.channel as varchar) as channel,
+        cast(performance.currency as varchar) as currency,
+        cast(performance.report_timezone as varchar) as report_timezone,
+        cast(
+            coalesce(fx_rates.reporting_currency, upper('{{ var("reporting_currency") }}')) as varchar
+        ) as reporting_currency,
 
-        -- numerics
-        cast(impressions as bigint) as impressions,
-        cast(clicks as bigint) as clicks,
-        cast(spend as decimal(18, 6)) as spend,
-        cast(conversions as decimal(18, 6)) as conversions,
-        cast(conversions_value as decimal(18, 6)) as conversions_value
+        -- numerics: money in the account currency
+        cast(performance.impressions as bigint) as impressions,
+        cast(performance.clicks as bigint) as clicks,
+        cast(performance.spend as decimal(18, 6)) as spend,
+        cast(performance.conversions as decimal(18, 6)) as conversions,
+        cast(performance.conversions_value as decimal(18, 6)) as conversions_value,
+        cast(performance.conversions as decimal(18, 6)) as platform_reported_conversions,
+        cast(performance.conversions_value as decimal(18, 6)) as platform_reported_conversions_value,
+
+        -- numerics: money in the reporting currency
+        cast(fx_rates.rate_to_reporting as double) as fx_rate_to_reporting,
+        cast(performance.spend * fx_rates.rate_to_reporting as decimal(18, 6)) as spend_reporting,
+        cast(performance.conversions_value * fx_rates.rate_to_reporting as decimal(18, 6))
+            as conversions_value_reporting,
+
+        -- dates
+        cast(fx_rates.rate_date as date) as fx_rate_date
 
     from performance
+    left join platform_channels
+        on performance.platform = platform_channels.platform
+    left join fx_rates
+        on
+            performance.currency = fx_rates.currency
+            and performance.date_day = fx_rates.date_day
 
 )
 
