@@ -108,6 +108,8 @@ def _setup_logging(verbose: bool) -> None:
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Prefect's temporary API server gives up after 20 s by default; a loaded 2-core CI runner needs longer.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     if verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "DEBUG")
     logging.getLogger("adlake").setLevel(logging.DEBUG if verbose else logging.INFO)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from datetime import timedelta
 
 from flows.summary import channel_summary, render_summary
@@ -28,6 +29,9 @@ def run_demo(days: int = 30, seed: int | None = None, scale: float = 1.0, faults
     world = World(config)
     plan = FaultPlan.from_seed(config.seed, [e.platform for e in emulations()]) if faults else None
     lake = Lake()
+    # The demo's people are simulated: without a configured key, it pseudonymizes with a random one
+    # for this run (a real deployment must set ADLAKE_PSEUDONYM_KEY; the build refuses to guess one).
+    os.environ.setdefault("ADLAKE_PSEUDONYM_KEY", secrets.token_hex(32))
     with SandboxServer(world, faults=plan) as server:
         os.environ.update(sandbox_environment(server))
         # The networks drop their daily files into a folder the file-drop source reads.

@@ -1,6 +1,6 @@
 {#- The pseudonymization boundary (field notes 8.2): keyed HMAC-SHA256, hex, over the value
     normalized for its kind. The key never appears in SQL: the DuckDB function adlake_hmac_sha256 is
-    registered by the `flows.pseudonyms` dbt plugin, which reads ADLAKE_PSEUDONYM_KEY itself. The
+    registered by the project dbt plugin (pipelines.dbt_plugin), which reads ADLAKE_PSEUDONYM_KEY itself. The
     macro only checks, at run time, that the variable is set (parsing does not need it). -#}
 {% macro pseudonymize(column, kind) -%}
     {{ return(adapter.dispatch('pseudonymize', 'adlake')(column, kind)) }}
@@ -23,7 +23,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The value as it is pseudonymized; identical to flows.pseudonyms.normalize. Blank values become
+{#- The value as it is pseudonymized; identical to pipelines.pseudonyms.normalize. Blank values become
     NULL, so they never turn into one pseudonym shared by everyone. -#}
 {% macro normalize_identifier(column, kind) -%}
     {%- set trimmed = "trim(cast(" ~ column ~ " as varchar), ' ' || chr(9) || chr(10) || chr(13))" -%}

@@ -19,11 +19,11 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from flows.pseudonyms import KEY_ENV, normalize
 from flows.transform import project_dir, publish_marts, run_dbt
 from pipelines.duck import install_extensions
 from pipelines.errors import AdlakeError
 from pipelines.lake import Lake
+from pipelines.pseudonyms import KEY_ENV, normalize
 from pipelines.runner import run_source
 from sandbox.emission import world_deliveries
 from sandbox.server import SandboxServer

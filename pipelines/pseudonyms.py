@@ -1,8 +1,8 @@
 """Pseudonyms: keyed HMAC-SHA256 over identifiers normalized per kind (field notes 8.2).
 
 The dbt macro ``pseudonymize(column, kind)`` normalizes in SQL and calls the DuckDB function
-``adlake_hmac_sha256(value)``, which this module registers on dbt's DuckDB connection (as a
-dbt-duckdb plugin, see ``profiles.yml``). The key is read here, from ``ADLAKE_PSEUDONYM_KEY``, and
+``adlake_hmac_sha256(value)``, which the project's dbt plugin (``pipelines.dbt_plugin``) registers
+on dbt's DuckDB connection with :func:`register`. The key is read here, from ``ADLAKE_PSEUDONYM_KEY``, and
 kept in the function's closure: it is never part of any SQL text, so it cannot reach compiled
 SQL, ``target/``, dbt's logs or the lake, and SQL cannot read it back.
 
@@ -97,20 +97,3 @@ def register(conn: Any, environ: Mapping[str, str] | None = None) -> None:
     with contextlib.suppress(Exception):  # not registered yet on this database
         conn.remove_function(FUNCTION)
     conn.create_function(FUNCTION, adlake_hmac_sha256, ["VARCHAR"], "VARCHAR", side_effects=False)
-
-
-try:
-    from dbt.adapters.duckdb.plugins import BasePlugin
-except ImportError:  # pragma: no cover - dbt is a dependency; the Python helpers work without it
-    BasePlugin = object  # type: ignore[assignment,misc]
-
-
-class Plugin(BasePlugin):  # type: ignore[misc,valid-type]
-    """dbt-duckdb plugin (``plugins: [{module: flows.pseudonyms}]``): registers the HMAC function."""
-
-    def initialize(self, plugin_config: dict[str, Any]) -> None:
-        # Profile `settings` are merged into every plugin's config: nothing here is read from it.
-        pass
-
-    def configure_connection(self, conn: Any) -> None:
-        register(conn)

@@ -1,5 +1,5 @@
 """The pseudonymize() macro against Python's hmac: dbt renders the macro and runs it in its own DuckDB
-connection (the HMAC function comes from the `flows.pseudonyms` plugin), Python computes HMAC-SHA256
+connection (the HMAC function comes from the project plugin, `pipelines.dbt_plugin`), Python computes HMAC-SHA256
 over the documented normalization; both must agree on every value, non-ASCII included."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import os
 
 import pytest
 
-from flows.pseudonyms import KEY_ENV, hmac_hex, normalize, pseudonym
 from flows.transform import _release_dbt_duckdb, project_dir
 from pipelines.errors import ConfigError
 from pipelines.lake import Lake
+from pipelines.pseudonyms import KEY_ENV, hmac_hex, normalize, pseudonym
 
 pytestmark = pytest.mark.slow
 KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f0-test-key-not-a-secret"
