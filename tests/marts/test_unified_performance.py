@@ -31,7 +31,7 @@ from sandbox.catalog import source_settings
 from sandbox.file_drops import AFFILIATE, affiliate_report, write_network_reports
 from sandbox.server import SandboxServer
 from sandbox.world import FX_FROM_PLN, World
-from tests.conftest import REPO
+from tests.conftest import REPO, TEST_PSEUDONYM_KEY
 
 pytestmark = pytest.mark.slow
 WINDOW_DAYS = 7
@@ -78,6 +78,7 @@ def built(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bu
         for key in [k for k in os.environ if k.startswith(("SOURCES__", "ADLAKE_")) and k != "ADLAKE_PROJECT_DIR"]:
             mp.delenv(key)
         mp.setenv("ADLAKE_HOME", str(home / "lake"))
+        mp.setenv("ADLAKE_PSEUDONYM_KEY", TEST_PSEUDONYM_KEY)  # the full build pseudonymizes
         lake = Lake()
         mp.setenv("ADLAKE_DUCKDB_PATH", str(lake.settings.duckdb_path))  # run_dbt sets it; restored after
         for key, value in source_settings(server.base_url, world).items():
