@@ -1,23 +1,36 @@
 """The world's pushed events as the real providers would deliver them.
 
-From the simulated journeys: pixel and server events for every conversion (one event id per
-purchase, shared by both), SendGrid batches for email deliveries, opens and clicks, Twilio status
-callbacks for SMS, Meta lead-ads webhooks for the leads Meta claims, AppsFlyer pushes for in-app
-purchases and Adjust install callbacks. Deliveries are then sent by ``WebhookEmitter``
-(signatures, retries, duplicates, reordering).
+From the simulated journeys: a pixel page view for every click the world ties to a person (the
+landing page's UTM tags, click id and referrer, on one of the person's browsers), pixel and server
+events for every conversion (one event id per purchase, shared by both), SendGrid batches for email
+deliveries, opens and clicks, Twilio status callbacks for SMS, Meta lead-ads webhooks for the leads
+Meta claims, AppsFlyer pushes for in-app purchases and Adjust install callbacks. Deliveries are
+then sent by ``WebhookEmitter`` (signatures, retries, duplicates, reordering).
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import urlencode
 
 import numpy as np
 
 from sandbox.appsflyer import APP_ID, AppsFlyerApp
 from sandbox.identities import lookup
-from sandbox.journeys import CHANNELS, CONVERSION_TYPES, PAID, DayConversions, DayTouches, Journeys, conversion_ids
+from sandbox.journeys import (
+    CHANNELS,
+    CLICK,
+    CONVERSION_TYPES,
+    PAID,
+    DayConversions,
+    DayTouches,
+    Journeys,
+    conversion_ids,
+    rng_for,
+)
 from sandbox.server import Clock
 from sandbox.webhooks import (
     AdjustCallback,
@@ -49,21 +62,125 @@ def _hash(*parts: object, length: int = 22) -> str:
 
 def world_deliveries(world: World, *, last_days: int | None = None) -> list[Delivery]:
     """Every push delivery of the world's last ``last_days`` days (all days when None), in time order."""
-    owned: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
-
-    def keep_owned(day_number: int, _day: object, touches: DayTouches, _c: DayConversions) -> None:
-        sel = np.isin(touches.channel, [CHANNELS.index("email"), CHANNELS.index("sms")])
-        owned.append((day_number, touches.person[sel], touches.channel[sel], touches.second[sel]))
-
-    journeys = Journeys.simulate(world, keep_owned)
-    world.__dict__.setdefault("journeys", journeys)  # the MMP emulation below reads the same simulation
+    journeys, owned, clicks = _simulate(world)
     first_day = 0 if last_days is None else max(0, world.config.days - last_days)
     timed: list[tuple[int, str, Delivery]] = []
+    timed += [(_epoch(world, v.day, v.second), f"web:{v.event.event_id}", first_party_delivery(v.event))
+              for v in _visits(world, journeys, clicks, first_day)]
     timed += _first_party(world, journeys, first_day)
     timed += _messaging(world, journeys, owned, first_day)
     timed += _meta_leads(world, journeys, first_day)
     timed += _mobile(world, journeys, first_day)
     return [delivery for _, _, delivery in sorted(timed, key=lambda t: (t[0], t[1]))]
+
+
+_Days = list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+
+
+def _simulate(world: World) -> tuple[Journeys, _Days, _Days]:
+    """The journeys, with each day's email/SMS sends and each day's clicks (person, channel, ad, second)."""
+    owned: _Days = []
+    clicks: _Days = []
+    messaging = [CHANNELS.index("email"), CHANNELS.index("sms")]
+
+    def keep(day_number: int, _day: object, touches: DayTouches, _c: DayConversions) -> None:
+        sel = np.isin(touches.channel, messaging)
+        owned.append((day_number, touches.person[sel], touches.channel[sel], touches.ad[sel], touches.second[sel]))
+        sel = touches.kind == CLICK
+        clicks.append((day_number, touches.person[sel], touches.channel[sel], touches.ad[sel], touches.second[sel]))
+
+    journeys = Journeys.simulate(world, keep)
+    world.__dict__.setdefault("journeys", journeys)  # the MMP emulation reads the same simulation
+    return journeys, owned, clicks
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A landing page view the pixel reports for one click, with the truth behind it."""
+
+    event: FirstPartyEvent
+    person_id: int
+    channel: str  # the world's channel of the click (sandbox names)
+    ad_id: str | None
+    day: int
+    second: int
+
+
+# How each channel's clicks land: (utm_source, utm_medium, click id parameter); None: no tags.
+_LANDING = {
+    "meta": ("facebook", "paid_social", "fbclid"),
+    "google_ads": ("google", "cpc", "gclid"),
+    "linkedin_ads": ("linkedin", "paid_social", "li_fat_id"),
+    "tiktok_ads": ("tiktok", "paid_social", "ttclid"),
+    "microsoft_ads": ("bing", "cpc", "msclkid"),
+    "programmatic": ("dv360", "display", None),
+    "affiliate": ("awin", "affiliate", None),
+    "email": ("newsletter", "email", None),
+    "sms": ("sms_promo", "sms", None),
+}
+_SEARCH_ENGINES = ("https://www.google.com/", "https://www.bing.com/", "https://duckduckgo.com/")
+# Values some trackers put in a user id slot when nobody is logged in: shared by many people.
+JUNK_USER_IDS = ("anonymous", "undefined", "0", "-1", "null", "n/a")
+LOGIN_RATE = 0.35  # share of visits on which the person is logged in (the pixel sends the user id)
+JUNK_RATE = 0.03  # share of visits whose user id slot holds a junk value
+UNTAGGED_GOOGLE = 0.4  # share of Google clicks with auto-tagging only (gclid, no UTM tags)
+
+
+def visits(world: World, *, last_days: int | None = None) -> list[Visit]:
+    """The pixel page views of the world's last ``last_days`` days (all when None), with their truth."""
+    journeys, _owned, clicks = _simulate(world)
+    first_day = 0 if last_days is None else max(0, world.config.days - last_days)
+    return _visits(world, journeys, clicks, first_day)
+
+
+def _visits(world: World, journeys: Journeys, clicks: _Days, first_day: int) -> list[Visit]:
+    wanted = [day for day in clicks if day[0] >= first_day]
+    people = lookup(world.config.seed, journeys.population, sorted({int(x) for d in wanted for x in d[1]}))
+    out: list[Visit] = []
+    for day, persons, channels, ads, seconds in wanted:
+        rng = rng_for(world.config.seed, "visits", day)
+        draws = rng.random((len(persons), 4))
+        for i, (person, channel, ad, second) in enumerate(
+                zip(persons.tolist(), channels.tolist(), ads.tolist(), seconds.tolist(), strict=True)):
+            out.append(_visit(world, journeys, people[person], person, CHANNELS[channel], ad, day, second, draws[i]))
+    return out
+
+
+def _visit(world: World, journeys: Journeys, person: dict[str, object], person_id: int, channel: str, ad: int,
+           day: int, second: int, draw: np.ndarray) -> Visit:
+    event_id = f"pv-{_hash('pv', world.config.seed, day, person_id, second, channel, ad)}"
+    cookies = list(person["cookie_ids"])  # type: ignore[call-overload]
+    # Most visits come from the person's main browser; the others from their other devices.
+    cookie = cookies[0] if draw[0] < 0.6 else cookies[int(draw[0] * 1000) % len(cookies)]
+    identifiers = {"anonymous_id": cookie}
+    if draw[1] < LOGIN_RATE:
+        identifiers["user_id"] = f"cu_{person_id}"
+    elif draw[1] < LOGIN_RATE + JUNK_RATE:
+        identifiers["user_id"] = JUNK_USER_IDS[int(draw[2] * len(JUNK_USER_IDS))]
+    utm: dict[str, str] = {}
+    click_ids: dict[str, str] = {}
+    referrer = ""
+    ad_obj = journeys.ads[ad] if ad >= 0 else None
+    if channel == "organic":
+        referrer = _SEARCH_ENGINES[int(draw[2] * len(_SEARCH_ENGINES))]
+    elif channel != "direct":
+        source, medium, click_param = _LANDING[channel]
+        if click_param:
+            click_ids[click_param] = _hash("click", event_id, length=32)
+        if not (channel == "google_ads" and draw[3] < UNTAGGED_GOOGLE):
+            utm = {"utm_source": source, "utm_medium": medium}
+            if ad_obj is not None:
+                utm["utm_campaign"] = ad_obj.ad_group.campaign.name
+                utm["utm_content"] = ad_obj.ad_id
+    query = urlencode({**utm, **click_ids})
+    at = _moment(world, day, second)
+    event = FirstPartyEvent(
+        event_id=event_id, event_name="PageView", timestamp=at, source="web",
+        page_url="https://shop.nordlys.example/" + (f"?{query}" if query else ""), utm=utm, click_ids=click_ids,
+        referrer=referrer, identifiers=identifiers,
+        ad_user_data="granted" if person["consent_ad_user_data"] else "denied",
+        ad_personalization="granted" if person["consent_ad_personalization"] else "denied")
+    return Visit(event, person_id, channel, ad_obj.ad_id if ad_obj is not None else None, day, second)
 
 
 def _moment(world: World, day: int, second: int) -> datetime:
@@ -107,9 +224,8 @@ def _first_party(world: World, journeys: Journeys, first_day: int) -> list[tuple
     return out
 
 
-def _messaging(world: World, journeys: Journeys, owned: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]],
-               first_day: int) -> list[tuple[int, str, Delivery]]:
-    wanted = [(d, p, ch, s) for d, p, ch, s in owned if d >= first_day]
+def _messaging(world: World, journeys: Journeys, owned: _Days, first_day: int) -> list[tuple[int, str, Delivery]]:
+    wanted = [(d, p, ch, s) for d, p, ch, _ad, s in owned if d >= first_day]
     everyone = sorted({int(x) for _, people, _, _ in wanted for x in people})
     people = lookup(world.config.seed, journeys.population, everyone)
     out: list[tuple[int, str, Delivery]] = []

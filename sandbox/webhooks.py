@@ -442,7 +442,8 @@ class FirstPartyEvent:
     source: Literal["web", "server"]
     page_url: str = ""
     utm: Mapping[str, str] = field(default_factory=dict)  # utm_source, utm_medium, utm_campaign, ...
-    click_ids: Mapping[str, str] = field(default_factory=dict)  # gclid, fbclid, ttclid, li_fat_id
+    click_ids: Mapping[str, str] = field(default_factory=dict)  # gclid, fbclid, ttclid, li_fat_id, msclkid
+    referrer: str = ""
     identifiers: Mapping[str, str] = field(default_factory=dict)  # anonymous_id, user_id, email, fbp, fbc
     ad_user_data: Literal["granted", "denied"] = "denied"
     ad_personalization: Literal["granted", "denied"] = "denied"
@@ -455,7 +456,8 @@ class FirstPartyEvent:
         return _compact({
             "event_id": self.event_id, "event_name": self.event_name,
             "timestamp": stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z",
-            "source": self.source, "page_url": self.page_url, **dict(self.utm), **dict(self.click_ids),
+            "source": self.source, "page_url": self.page_url, "referrer": self.referrer,
+            **dict(self.utm), **dict(self.click_ids),
             "identifiers": _compact(self.identifiers),
             "consent": {"ad_user_data": self.ad_user_data, "ad_personalization": self.ad_personalization},
             # A JSON number with the decimal's own digits (json cannot write Decimal directly).

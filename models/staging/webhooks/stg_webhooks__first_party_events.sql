@@ -31,12 +31,14 @@ final as (
         json_extract_string(payload, '$.fbclid') as fbclid,
         json_extract_string(payload, '$.ttclid') as ttclid,
         json_extract_string(payload, '$.li_fat_id') as li_fat_id,
+        json_extract_string(payload, '$.msclkid') as msclkid,
 
         -- strings
         event_type as event_name,
         json_extract_string(payload, '$.source') as event_source,
         json_extract_string(payload, '$.identifiers.email') as email,
         json_extract_string(payload, '$.page_url') as page_url,
+        json_extract_string(payload, '$.referrer') as referrer,
         json_extract_string(payload, '$.utm_source') as utm_source,
         json_extract_string(payload, '$.utm_medium') as utm_medium,
         json_extract_string(payload, '$.utm_campaign') as utm_campaign,
