@@ -1,7 +1,8 @@
 """The world's pushed events as the real providers would deliver them.
 
-From the simulated journeys: a pixel page view for every click the world ties to a person (the
-landing page's UTM tags, click id and referrer, on one of the person's browsers), pixel and server
+From the simulated journeys: a pixel page view for every click the world ties to a person except
+email clicks, which SendGrid reports (the landing page's UTM tags, click id and referrer, on one of
+the person's browsers), pixel and server
 events for every conversion (one event id per purchase, shared by both), SendGrid batches for email
 deliveries, opens and clicks, Twilio status callbacks for SMS, Meta lead-ads webhooks for the leads
 Meta claims, AppsFlyer pushes for in-app purchases and Adjust install callbacks. Deliveries are
@@ -115,7 +116,6 @@ _LANDING = {
     "microsoft_ads": ("bing", "cpc", "msclkid"),
     "programmatic": ("dv360", "display", None),
     "affiliate": ("awin", "affiliate", None),
-    "email": ("newsletter", "email", None),
     "sms": ("sms_promo", "sms", None),
 }
 _SEARCH_ENGINES = ("https://www.google.com/", "https://www.bing.com/", "https://duckduckgo.com/")
@@ -137,11 +137,14 @@ def _visits(world: World, journeys: Journeys, clicks: _Days, first_day: int) -> 
     wanted = [day for day in clicks if day[0] >= first_day]
     people = lookup(world.config.seed, journeys.population, sorted({int(x) for d in wanted for x in d[1]}))
     out: list[Visit] = []
+    email = CHANNELS.index("email")
     for day, persons, channels, ads, seconds in wanted:
         rng = rng_for(world.config.seed, "visits", day)
         draws = rng.random((len(persons), 4))
         for i, (person, channel, ad, second) in enumerate(
                 zip(persons.tolist(), channels.tolist(), ads.tolist(), seconds.tolist(), strict=True)):
+            if channel == email:
+                continue  # an email click is SendGrid's click event (one touch, not two)
             out.append(_visit(world, journeys, people[person], person, CHANNELS[channel], ad, day, second, draws[i]))
     return out
 
