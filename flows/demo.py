@@ -6,6 +6,7 @@ import os
 import secrets
 from datetime import timedelta
 
+from flows.push_webhooks import push_world_webhooks
 from flows.summary import channel_summary, render_summary
 from pipelines.lake import Lake
 from sandbox.catalog import emulations, source_settings
@@ -42,6 +43,11 @@ def run_demo(days: int = 30, seed: int | None = None, scale: float = 1.0, faults
         start = end - timedelta(days=days - 1)
         print(f"adlake demo: sandbox at {server.base_url}, seed {config.seed}, scale {config.scale:g}, "
               f"report days {start}..{end}", flush=True)
+        # The pushed side (pixel and server events, email and SMS callbacks, MMP pushes) arrives
+        # through a real receiver before the daily pull and build.
+        pushed = push_world_webhooks(world, lake.settings.home, days)
+        print(f"adlake demo: {pushed.deliveries} webhook deliveries received and landed "
+              f"({pushed.duplicates} sent twice) in {pushed.seconds:.0f} s", flush=True)
         daily(start=start, end=end)
     render_summary(channel_summary(lake.settings.duckdb_path))
     print(f"lake: {lake.settings.home} (catalog {lake.settings.catalog_uri}); "

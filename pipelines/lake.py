@@ -241,11 +241,29 @@ class Lake:
                 spec.add_identity(partition_by)
         return table
 
+    def _adopt_raw_folder(self) -> None:
+        """Mark a ``raw`` folder that other writers created as dlt's dataset.
+
+        The webhook lander (pyiceberg) can create ``raw`` before any dlt load ran; dlt then sees no
+        marker file, tries to create the folder, and fails because it exists. The marker is written
+        as dlt writes it for a new dataset.
+        """
+        from dlt.destinations.impl.filesystem.filesystem import CURRENT_VERSION, INIT_FILE_NAME
+
+        if not self.settings.is_local:
+            return  # object stores have no folders to collide with
+        dataset = Path(unquote(urlsplit(self.settings.warehouse).path)) / RAW
+        marker = dataset / INIT_FILE_NAME
+        if dataset.is_dir() and not marker.exists():
+            marker.write_text(json.dumps({"initial_version": CURRENT_VERSION, "current_version": CURRENT_VERSION}),
+                              encoding="utf-8")
+
     def dlt_destination(self) -> filesystem:
         """The dlt filesystem destination writing Iceberg tables registered in this catalog."""
         import dlt
 
         _ = self.catalog  # create the catalog's tables and namespaces once, before dlt's load workers race for them
+        self._adopt_raw_folder()
         if self.settings.catalog_uri.startswith("sqlite"):
             # SQLite serializes writers: a few workers keep the catalog's lock waits short (one worker is
             # much slower, as dlt's loader then polls once a second between jobs).

@@ -12,6 +12,7 @@ import pytest
 from pipelines.duck import create_lake_views
 from pipelines.errors import ConfigError
 from pipelines.lake import MARTS, RAW, Lake, LakeSettings
+from pipelines.runner import pipeline_for
 
 
 def test_embedded_default_lives_under_adlake_home(tmp_path: Path) -> None:
@@ -82,3 +83,12 @@ def test_tables_without_snapshots_get_empty_typed_views(lake: Lake) -> None:
     create_lake_views(con, lake, RAW)
     assert con.execute("select count(*) from raw.empty_one").fetchone()[0] == 0
     assert [c[1] for c in con.execute("describe raw.empty_one").fetchall()] == ["BIGINT", "VARCHAR"]
+
+
+def test_dlt_loads_into_a_raw_folder_another_writer_created_first(lake: Lake) -> None:
+    # The webhook lander can land before any pull source ever ran: raw/ then exists without dlt's marker.
+    lake.append(RAW, "webhooks__sendgrid_events", pa.table({"event_id": ["a"]}))
+    pipeline = pipeline_for("first_after_webhooks", lake)
+    pipeline.run([{"id": 1}, {"id": 2}], table_name="pulled_rows", table_format="iceberg")
+    assert lake.load_table(RAW, "pulled_rows").scan().to_arrow().num_rows == 2
+    assert lake.load_table(RAW, "webhooks__sendgrid_events").scan().to_arrow().num_rows == 1
