@@ -13,6 +13,7 @@
       - the var `incremental_reprocess_days` (default 0): also rebuild every partition whose
         `day_column` is within that many days before today (late FX rates in the seed);
       - `reprocess_all_when`: a SQL condition that rebuilds every partition (a new pseudonym key).
+    `relation` may be a parenthesized subquery; `label` names the part of the model in the log line.
     Changes no ingestion time shows (a seed, a var, the model's SQL) need `dbt build --full-refresh`.
 
     On an incremental run it logs what it rebuilds (one line per model):
@@ -20,9 +21,9 @@
        [google_ads: 2026-01-12..2026-01-14; meta_ads: 2026-01-10..2026-01-14]`
     (days as inclusive runs of consecutive days per `watermark_by` group). -#}
 {% macro incremental_days(relation, partition_by, incremental, watermark_by=[], ingested_at='source_ingested_at',
-                          day_column='date_day', reprocess_all_when=none) -%}
+                          day_column='date_day', reprocess_all_when=none, label=none) -%}
     {%- if not incremental -%}
-        {%- do incremental_days_log(none) -%}
+        {%- do incremental_days_log(none, label=label) -%}
         select * from {{ relation }}
     {%- else -%}
         {%- set changed = incremental_changed_partitions(
@@ -39,7 +40,7 @@
                 {%- endfor %}
             )
         {%- endset -%}
-        {%- do incremental_days_log(selected, partition_by, watermark_by, day_column) -%}
+        {%- do incremental_days_log(selected, partition_by, watermark_by, day_column, label) -%}
         {{ selected }}
     {%- endif -%}
 {%- endmacro %}
@@ -85,12 +86,13 @@
 
 {#- One info line: what this run rebuilds (rows, partitions, days per watermark group). Nothing is
     queried at parse time, in unit tests, or on a full build. -#}
-{% macro incremental_days_log(selected, partition_by=[], watermark_by=[], day_column=none) -%}
+{% macro incremental_days_log(selected, partition_by=[], watermark_by=[], day_column=none, label=none) -%}
     {%- if not execute or model.resource_type == 'unit_test' -%}
         {{ return('') }}
     {%- endif -%}
+    {%- set name = model.name ~ (" (" ~ label ~ ")" if label else "") -%}
     {%- if selected is none -%}
-        {%- do log(model.name ~ ": full build, every partition rebuilt", info=True) -%}
+        {%- do log(name ~ ": full build, every partition rebuilt", info=True) -%}
         {{ return('') }}
     {%- endif -%}
     {%- set group = ("cast(" ~ (watermark_by | join(" as varchar) || ':' || cast(")) ~ " as varchar)")
@@ -146,7 +148,7 @@
         from totals
     {%- endset -%}
     {%- set row = run_query(query).rows[0] -%}
-    {%- set message = model.name ~ ": incremental, " ~ row['row_count'] ~ " rows in "
+    {%- set message = name ~ ": incremental, " ~ row['row_count'] ~ " rows in "
         ~ row['partition_count'] ~ " partitions" -%}
     {%- if day_column -%}
         {%- set message = message ~ " over " ~ row['day_count'] ~ " days [" ~ (row['detail'] or '') ~ "]" -%}
