@@ -13,17 +13,13 @@
       - the var `incremental_reprocess_days` (default 0): also rebuild every partition whose
         `day_column` is within that many days before today (late FX rates in the seed);
       - `reprocess_all_when`: a SQL condition that rebuilds every partition (a new pseudonym key).
-    `relation` may be a parenthesized subquery; `label` names the part of the model in the log line.
+    `relation` may be a parenthesized subquery.
     Changes no ingestion time shows (a seed, a var, the model's SQL) need `dbt build --full-refresh`.
 
-    On an incremental run it logs what it rebuilds (one line per model):
-      `fct_ad_performance_daily: incremental, 412 rows in 14 partitions over 5 days
-       [google_ads: 2026-01-12..2026-01-14; meta_ads: 2026-01-10..2026-01-14]`
-    (days as inclusive runs of consecutive days per `watermark_by` group). -#}
+    The model's post-hook `incremental_days_log` logs what the run wrote. -#}
 {% macro incremental_days(relation, partition_by, incremental, watermark_by=[], ingested_at='source_ingested_at',
-                          day_column='date_day', reprocess_all_when=none, label=none) -%}
+                          day_column='date_day', reprocess_all_when=none) -%}
     {%- if not incremental -%}
-        {%- do incremental_days_log(none, label=label) -%}
         select * from {{ relation }}
     {%- else -%}
         {%- set changed = incremental_changed_partitions(
@@ -40,7 +36,6 @@
                 {%- endfor %}
             )
         {%- endset -%}
-        {%- do incremental_days_log(selected, partition_by, watermark_by, day_column, label) -%}
         {{ selected }}
     {%- endif -%}
 {%- endmacro %}
@@ -84,26 +79,34 @@
 {%- endmacro %}
 
 
-{#- One info line: what this run rebuilds (rows, partitions, days per watermark group). Nothing is
-    queried at parse time, in unit tests, or on a full build. -#}
-{% macro incremental_days_log(selected, partition_by=[], watermark_by=[], day_column=none, label=none) -%}
-    {%- if not execute or model.resource_type == 'unit_test' -%}
+{#- Post-hook of every incremental model: one info line saying what this run wrote, read from the
+    rows it inserted (dbt-duckdb reports no row counts in run_results.json):
+      `fct_ad_performance_daily: incremental, 412 rows in 14 partitions over 5 days
+       [google_ads: 2026-01-12..2026-01-14; meta_ads: 2026-01-10..2026-01-14]`
+    (days as inclusive runs of consecutive days, per `watermark_by` group; without a `day_column`,
+    rows per group), or `<model>: full build, N rows in P partitions ...` when the table was built
+    whole. An incremental run is told apart by its temporary table (`<model>__dbt_tmp...`, which holds
+    exactly the rows inserted and is still there when the post-hooks inside the transaction run);
+    finding it uses DuckDB's duckdb_tables(). Renders no SQL. -#}
+{% macro incremental_days_log(partition_by, watermark_by=[], day_column='date_day') -%}
+    {%- if not execute -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set name = model.name ~ (" (" ~ label ~ ")" if label else "") -%}
-    {%- if selected is none -%}
-        {%- do log(name ~ ": full build, every partition rebuilt", info=True) -%}
-        {{ return('') }}
-    {%- endif -%}
+    {#- dbt-duckdb names it `<model>__dbt_tmp<timestamp>`: the newest such temporary table. -#}
+    {%- set temporaries = run_query(
+        "select max(table_name) from duckdb_tables() where temporary and starts_with(table_name, '"
+        ~ this.identifier ~ "__dbt_tmp')").columns[0].values() -%}
+    {%- set found = temporaries[0] is not none -%}
+    {%- set written = adapter.quote(temporaries[0]) if found else this -%}
     {%- set group = ("cast(" ~ (watermark_by | join(" as varchar) || ':' || cast(")) ~ " as varchar)")
         if watermark_by else "'all'" -%}
     {%- set partition = "cast(" ~ (partition_by | join(" as varchar) || '|' || cast(")) ~ " as varchar)" -%}
     {%- set query -%}
-        with selected as ({{ selected }}),
+        with
         {%- if day_column %}
         days as (
             select distinct {{ group }} as day_group, {{ day_column }} as day
-            from selected
+            from {{ written }}
         ),
         runs as (
             select
@@ -126,9 +129,17 @@
                     case when first_day = last_day then cast(first_day as varchar)
                         else cast(first_day as varchar) || '..' || cast(last_day as varchar) end,
                     ', ' order by first_day
-                ) as day_runs
+                ) as detail
             from runs
             group by day_group
+        ),
+        {%- else %}
+        groups as (
+            select
+                {{ group }} as day_group,
+                cast(count(*) as varchar) || ' rows' as detail
+            from {{ written }}
+            group by 1
         ),
         {%- endif %}
         totals as (
@@ -138,20 +149,19 @@
                 {%- if day_column %},
                 count(distinct {{ day_column }}) as day_count
                 {%- endif %}
-            from selected
+            from {{ written }}
         )
         select
-            totals.*
-            {%- if day_column %},
-            (select string_agg(day_group || ': ' || day_runs, '; ' order by day_group) from groups) as detail
-            {%- endif %}
+            totals.*,
+            (select string_agg(day_group || ': ' || detail, '; ' order by day_group) from groups) as detail
         from totals
     {%- endset -%}
     {%- set row = run_query(query).rows[0] -%}
-    {%- set message = name ~ ": incremental, " ~ row['row_count'] ~ " rows in "
-        ~ row['partition_count'] ~ " partitions" -%}
+    {%- set message = model.name ~ ": " ~ ("incremental" if found else "full build") ~ ", "
+        ~ row['row_count'] ~ " rows in " ~ row['partition_count'] ~ " partitions" -%}
     {%- if day_column -%}
-        {%- set message = message ~ " over " ~ row['day_count'] ~ " days [" ~ (row['detail'] or '') ~ "]" -%}
+        {%- set message = message ~ " over " ~ row['day_count'] ~ " days" -%}
     {%- endif -%}
-    {%- do log(message, info=True) -%}
+    {%- do log(message ~ " [" ~ (row['detail'] or '') ~ "]", info=True) -%}
+    {{ return('') }}
 {%- endmacro %}

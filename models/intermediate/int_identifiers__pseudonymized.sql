@@ -14,6 +14,7 @@
     incremental_strategy='delete+insert',
     unique_key=['source_model', 'record_id'],
     on_schema_change='fail',
+    post_hook="{{ incremental_days_log(['source_model', 'record_id'], watermark_by=['source_model'], day_column=none) }}",
 ) }}
 
 {%- set observations = [
@@ -82,7 +83,7 @@ with
         "(select '" ~ observation.model ~ "' as source_model, cast(" ~ observation.record_id
         ~ " as varchar) as record_id, * from " ~ ref(observation.model) ~ ")",
         ['source_model', 'record_id'], is_incremental(), watermark_by=['source_model'],
-        ingested_at='ingested_at', day_column=none, reprocess_all_when=other_key, label=observation.model
+        ingested_at='ingested_at', day_column=none, reprocess_all_when=other_key
     ) }}
 
 ),

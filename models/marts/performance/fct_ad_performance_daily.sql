@@ -7,6 +7,7 @@
     incremental_strategy='delete+insert',
     unique_key=['platform', 'date_day'],
     on_schema_change='fail',
+    post_hook="{{ incremental_days_log(['platform', 'date_day'], watermark_by=['platform']) }}",
 ) }}
 
 with

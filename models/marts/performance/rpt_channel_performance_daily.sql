@@ -8,6 +8,7 @@
     incremental_strategy='delete+insert',
     unique_key='date_day',
     on_schema_change='fail',
+    post_hook="{{ incremental_days_log(['date_day']) }}",
 ) }}
 
 with
