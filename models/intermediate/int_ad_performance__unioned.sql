@@ -15,7 +15,7 @@
 {%- set columns = [
     'date_day', 'platform', 'account_id', 'account_name', 'campaign_id', 'campaign_name', 'ad_group_id',
     'ad_group_name', 'ad_id', 'ad_name', 'currency', 'report_timezone', 'impressions', 'clicks', 'spend',
-    'conversions', 'conversions_value',
+    'conversions', 'conversions_value', 'source_ingested_at',
 ] %}
 
 with

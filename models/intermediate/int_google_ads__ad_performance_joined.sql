@@ -54,7 +54,15 @@ final as (
         coalesce(performance.clicks, 0) as clicks,
         coalesce(performance.spend, 0) as spend,
         coalesce(performance.conversions, 0) as conversions,
-        coalesce(performance.conversions_value, 0) as conversions_value
+        coalesce(performance.conversions_value, 0) as conversions_value,
+        -- the latest ingestion among the rows this row is built from (incremental marts)
+        greatest(
+            performance.ingested_at,
+            customers.content_changed_at,
+            campaigns.content_changed_at,
+            ad_groups.content_changed_at,
+            ads.content_changed_at
+        ) as source_ingested_at
     from performance
     left join customers
         on performance.account_id = customers.account_id

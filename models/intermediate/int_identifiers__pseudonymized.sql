@@ -3,8 +3,19 @@
     identifier type. Models past staging read people's identifiers from here, never from staging.
     A table, not a view: the HMAC function exists only inside dbt's connection, and the file keeps
     only pseudonyms. Each entry: staging model, its record key, the record's time, and
-    (column, kind for normalization, identifier type). -#}
-{{ config(materialized='table') }}
+    (column, kind for normalization, identifier type).
+    Incremental (macros/incremental_days.sql): a run pseudonymizes only the records whose staging row
+    was received after the last build (per staging model) and replaces each such record's rows whole
+    (delete+insert on source model and record id, so an identifier a record lost goes too). Every row
+    keeps `pseudonym_key_id`, the HMAC of a fixed text under the key that made it: a run under another
+    key rebuilds every record, so pseudonyms of two keys never mix. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['source_model', 'record_id'],
+    on_schema_change='fail',
+    post_hook="{{ incremental_days_log(['source_model', 'record_id'], watermark_by=['source_model'], day_column=none) }}",
+) }}
 
 {%- set observations = [
     {'model': 'stg_crm__contacts', 'record_id': 'contact_id', 'observed_at': 'modified_at', 'identifiers': [
@@ -62,14 +73,29 @@
 
 with
 
+{%- set key_id = pseudonymize("'adlake pseudonym key id'", 'id') %}
+{%- set other_key = "(select max(pseudonym_key_id) from " ~ this ~ ") is distinct from (select " ~ key_id ~ ")" %}
+
 {% for observation in observations %}
 {{ observation.model }} as (
 
-    select * from {{ ref(observation.model) }}
+    {{ incremental_days(
+        "(select '" ~ observation.model ~ "' as source_model, cast(" ~ observation.record_id
+        ~ " as varchar) as record_id, * from " ~ ref(observation.model) ~ ")",
+        ['source_model', 'record_id'], is_incremental(), watermark_by=['source_model'],
+        ingested_at='ingested_at', day_column=none, reprocess_all_when=other_key
+    ) }}
 
 ),
 
 {% endfor %}
+key_id as (
+
+    select {{ key_id }} as pseudonym_key_id
+
+),
+
+
 {%- for observation in observations %}
 {{ observation.model }}_identifiers as (
 
@@ -79,7 +105,8 @@ with
         cast({{ observation.record_id }} as varchar) as record_id,
         '{{ identifier_type }}' as identifier_type,
         {{ pseudonymize(column, kind) }} as identifier_pseudonym,
-        {{ observation.observed_at }} as observed_at
+        {{ observation.observed_at }} as observed_at,
+        ingested_at
     from {{ observation.model }}
     where {{ column }} is not null
     {%- if not loop.last %}
@@ -106,20 +133,26 @@ final as (
 
     select
         -- ids
-        {{ surrogate_key(['source_model', 'record_id', 'identifier_type']) }} as observation_sk,
-        record_id,
-        identifier_pseudonym,
+        {{ surrogate_key(['unioned.source_model', 'unioned.record_id', 'unioned.identifier_type']) }}
+            as observation_sk,
+        unioned.record_id,
+        unioned.identifier_pseudonym,
 
         -- strings
-        source_model,
-        identifier_type,
+        unioned.source_model,
+        unioned.identifier_type,
 
         -- timestamps
-        observed_at
+        unioned.observed_at,
+
+        -- metadata
+        cast(unioned.ingested_at as timestamptz) as ingested_at,
+        key_id.pseudonym_key_id
 
     from unioned
+    cross join key_id
     -- values that normalize to nothing (blank, all-zero ids, phones without a country code)
-    where identifier_pseudonym is not null
+    where unioned.identifier_pseudonym is not null
 
 )
 

@@ -56,7 +56,15 @@ final as (
         coalesce(analytics.clicks, 0) as clicks,
         coalesce(analytics.spend, 0) as spend,
         coalesce(analytics.conversions, 0) as conversions,
-        coalesce(analytics.conversions_value, 0) as conversions_value
+        coalesce(analytics.conversions_value, 0) as conversions_value,
+        -- the latest ingestion among the rows this row is built from (incremental marts)
+        greatest(
+            analytics.ingested_at,
+            accounts.content_changed_at,
+            creatives.content_changed_at,
+            campaigns.content_changed_at,
+            campaign_groups.content_changed_at
+        ) as source_ingested_at
     from analytics
     left join accounts
         on analytics.account_id = accounts.account_id

@@ -81,7 +81,15 @@ final as (
         coalesce(insights.link_clicks, 0) as clicks,
         coalesce(insights.spend, 0) as spend,
         coalesce(conversions.conversions, 0) as conversions,
-        coalesce(conversions.conversions_value, 0) as conversions_value
+        coalesce(conversions.conversions_value, 0) as conversions_value,
+        -- the latest ingestion among the rows this row is built from (incremental marts)
+        greatest(
+            insights.ingested_at,
+            accounts.content_changed_at,
+            campaigns.content_changed_at,
+            ad_sets.content_changed_at,
+            ads.content_changed_at
+        ) as source_ingested_at
     from insights
     left join accounts
         on insights.account_id = accounts.account_id

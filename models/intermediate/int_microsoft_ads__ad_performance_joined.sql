@@ -31,7 +31,8 @@ final as (
         coalesce(clicks, 0) as clicks,
         coalesce(spend, 0) as spend,
         coalesce(conversions, 0) as conversions,
-        coalesce(conversions_value, 0) as conversions_value
+        coalesce(conversions_value, 0) as conversions_value,
+        ingested_at as source_ingested_at
     from performance
 
 )

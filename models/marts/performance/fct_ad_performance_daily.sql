@@ -1,11 +1,22 @@
 {#- Every platform's ad-day performance (int_ad_performance__unioned) with its channel and its money
-    also in the reporting currency, at the rate of the report day (int_fx_rates__daily). -#}
+    also in the reporting currency, at the rate of the report day (int_fx_rates__daily). Incremental:
+    each run rebuilds whole the platform-days holding a row ingested after the last build
+    (macros/incremental_days.sql). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['platform', 'date_day'],
+    on_schema_change='fail',
+    post_hook="{{ incremental_days_log(['platform', 'date_day'], watermark_by=['platform']) }}",
+) }}
 
 with
 
 performance as (
 
-    select * from {{ ref('int_ad_performance__unioned') }}
+    {{ incremental_days(
+        ref('int_ad_performance__unioned'), ['platform', 'date_day'], is_incremental(), watermark_by=['platform']
+    ) }}
 
 ),
 
@@ -63,7 +74,10 @@ final as (
             as conversions_value_reporting,
 
         -- dates
-        cast(fx_rates.rate_date as date) as fx_rate_date
+        cast(fx_rates.rate_date as date) as fx_rate_date,
+
+        -- metadata
+        cast(performance.source_ingested_at as timestamptz) as source_ingested_at
 
     from performance
     left join platform_channels

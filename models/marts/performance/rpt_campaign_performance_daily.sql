@@ -1,11 +1,21 @@
 {#- Campaign-day rollup of fct_ad_performance_daily. Built from the ad rows, so spend a platform
-    reports only above the ad (Google Performance Max) is not in it, as it is not in the fact. -#}
+    reports only above the ad (Google Performance Max) is not in it, as it is not in the fact.
+    Incremental like the fact: the platform-days the fact rebuilt with newer rows. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['platform', 'date_day'],
+    on_schema_change='fail',
+    post_hook="{{ incremental_days_log(['platform', 'date_day'], watermark_by=['platform']) }}",
+) }}
 
 with
 
 ad_performance as (
 
-    select * from {{ ref('fct_ad_performance_daily') }}
+    {{ incremental_days(
+        ref('fct_ad_performance_daily'), ['platform', 'date_day'], is_incremental(), watermark_by=['platform']
+    ) }}
 
 ),
 
@@ -30,7 +40,8 @@ campaign_days as (
         sum(platform_reported_conversions) as platform_reported_conversions,
         sum(platform_reported_conversions_value) as platform_reported_conversions_value,
         sum(spend_reporting) as spend_reporting,
-        sum(conversions_value_reporting) as conversions_value_reporting
+        sum(conversions_value_reporting) as conversions_value_reporting,
+        max(source_ingested_at) as source_ingested_at
     from ad_performance
     group by date_day, platform, account_id, campaign_id
 
@@ -63,7 +74,10 @@ final as (
         cast(platform_reported_conversions as decimal(18, 6)) as platform_reported_conversions,
         cast(platform_reported_conversions_value as decimal(18, 6)) as platform_reported_conversions_value,
         cast(spend_reporting as decimal(18, 6)) as spend_reporting,
-        cast(conversions_value_reporting as decimal(18, 6)) as conversions_value_reporting
+        cast(conversions_value_reporting as decimal(18, 6)) as conversions_value_reporting,
+
+        -- metadata
+        cast(source_ingested_at as timestamptz) as source_ingested_at
 
     from campaign_days
 

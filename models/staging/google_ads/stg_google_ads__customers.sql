@@ -6,10 +6,16 @@ source as (
 
 ),
 
+versions as (
+
+    {{ content_changed_at('source', ['customer_id'], ['customer_name', 'currency_code', 'time_zone']) }}
+
+),
+
 latest as (
 
     select *
-    from source
+    from versions
     {{ latest_version(['customer_id']) }}
 
 ),
@@ -31,7 +37,8 @@ final as (
 
         -- metadata
         _dlt_load_id as dlt_load_id,
-        _ingested_at as ingested_at
+        _ingested_at as ingested_at,
+        _content_changed_at as content_changed_at
 
     from latest
 

@@ -6,10 +6,16 @@ source as (
 
 ),
 
+versions as (
+
+    {{ content_changed_at('source', ['id'], ['name']) }}
+
+),
+
 latest as (
 
     select *
-    from source
+    from versions
     {{ latest_version(['id']) }}
 
 ),
@@ -43,7 +49,8 @@ final as (
 
         -- metadata
         _dlt_load_id as dlt_load_id,
-        _ingested_at as ingested_at
+        _ingested_at as ingested_at,
+        _content_changed_at as content_changed_at
 
     from latest
 

@@ -6,10 +6,16 @@ source as (
 
 ),
 
+versions as (
+
+    {{ content_changed_at('source', ['account_id'], ['name', 'currency', 'timezone_name']) }}
+
+),
+
 latest as (
 
     select *
-    from source
+    from versions
     {{ latest_version(['account_id']) }}
 
 ),
@@ -32,7 +38,8 @@ final as (
         coalesce(cast(account_status as integer) = 1, false) as is_active,
 
         -- metadata
-        _ingested_at as ingested_at
+        _ingested_at as ingested_at,
+        _content_changed_at as content_changed_at
 
     from latest
 

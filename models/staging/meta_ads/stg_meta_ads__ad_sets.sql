@@ -6,10 +6,16 @@ source as (
 
 ),
 
+versions as (
+
+    {{ content_changed_at('source', ['id'], ['name']) }}
+
+),
+
 latest as (
 
     select *
-    from source
+    from versions
     {{ latest_version(['id']) }}
 
 ),
@@ -38,7 +44,8 @@ final as (
         cast(updated_time as timestamptz) as updated_at,
 
         -- metadata
-        _ingested_at as ingested_at
+        _ingested_at as ingested_at,
+        _content_changed_at as content_changed_at
 
     from latest
 
