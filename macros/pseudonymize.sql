@@ -34,15 +34,31 @@
             without its country code) cannot be normalized without a region and is NULL. -#}
         {%- set compact = "regexp_replace(regexp_replace(" ~ trimmed ~ ", '[ \\t().-]', '', 'g'), '^00', '+')" -%}
         case when regexp_full_match({{ compact }}, '\+[1-9][0-9]{6,14}') then {{ compact }} end
-    {%- elif kind == 'device_id' -%}
-        {#- Advertising and device ids; the all-zero id is what a device sends when tracking is limited. -#}
+    {%- elif kind in ('device_id', 'id') -%}
+        {#- Junk guard (field notes 6.2): values trackers put in an id slot when they know nobody (blank,
+            all zeros or dashes, the limited-tracking advertising id, and the var `blocked_identifier_values`,
+            compared case-insensitively) are no identifier: as one pseudonym they would join everyone who
+            sent them into one person. Device and advertising ids are also lowercased. -#}
+        {%- set value = "lower(" ~ trimmed ~ ")" if kind == 'device_id' else trimmed -%}
         case
-            when not regexp_full_match(lower({{ trimmed }}), '[0-]*') then lower({{ trimmed }})
+            when not regexp_full_match({{ trimmed }}, '[0-]*')
+                and lower({{ trimmed }}) not in ({{ blocked_identifier_values_sql() }})
+                then {{ value }}
         end
-    {%- elif kind == 'id' -%}
-        nullif({{ trimmed }}, '')
     {%- else -%}
         {{ exceptions.raise_compiler_error("pseudonymize: unknown kind '" ~ kind ~ "' for " ~ column
             ~ "; one of email, phone, device_id, id") }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The var `blocked_identifier_values`, lowercased, as a SQL list of string literals. -#}
+{% macro blocked_identifier_values_sql() -%}
+    {%- set blocked = var('blocked_identifier_values', ['-1', 'null', 'undefined', 'anonymous', 'n/a', 'none', 'void',
+                                                         'abc123']) -%}
+    {%- if blocked is string or blocked | length == 0 -%}
+        {{ exceptions.raise_compiler_error("var blocked_identifier_values must be a non-empty list of strings") }}
+    {%- endif -%}
+    {%- for value in blocked -%}
+        '{{ (value | string | lower) | replace("'", "''") }}'{{ ", " if not loop.last }}
+    {%- endfor -%}
 {%- endmacro %}

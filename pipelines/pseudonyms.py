@@ -31,7 +31,12 @@ KINDS = ("email", "phone", "device_id", "id")
 _BLANKS = " \t\n\r"
 _PHONE_SEPARATORS = re.compile(r"[ \t().\-]")
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
-_ALL_ZERO = re.compile(r"[0\-]+")
+# Junk guard (field notes 6.2) for `id` and `device_id`: blank, all zeros or dashes (the limited-tracking
+# advertising id), and these values, compared case-insensitively after trimming: what trackers put in an id
+# slot when they know nobody. As one pseudonym they would join everyone who sent them into one person. The
+# dbt var `blocked_identifier_values` (dbt_project.yml) holds the same list; pass `blocked` when it differs.
+BLOCKED_IDENTIFIER_VALUES = ("-1", "null", "undefined", "anonymous", "n/a", "none", "void", "abc123")
+_ALL_ZERO = re.compile(r"[0\-]*")
 
 
 def key_from(environ: Mapping[str, str] | None = None) -> bytes:
@@ -44,10 +49,11 @@ def key_from(environ: Mapping[str, str] | None = None) -> bytes:
     return value.encode()
 
 
-def normalize(kind: str, value: str | None) -> str | None:
+def normalize(kind: str, value: str | None, blocked: tuple[str, ...] = BLOCKED_IDENTIFIER_VALUES) -> str | None:
     """The value as pseudonymized: email trimmed and lowercased; phone in E.164 (``00`` -> ``+``, no
     spaces, dashes, dots or parentheses; anything else is None); device and advertising ids trimmed and
-    lowercased (all-zero ids, sent when tracking is limited, are None); other ids trimmed. Blank -> None."""
+    lowercased, other ids trimmed, and either is None when it is all zeros or dashes (the all-zero
+    advertising id is sent when tracking is limited) or one of ``blocked`` (case-insensitive). Blank -> None."""
     if kind not in KINDS:
         raise ValueError(f"unknown identifier kind {kind!r}; one of {', '.join(KINDS)}")
     if value is None:
@@ -59,10 +65,10 @@ def normalize(kind: str, value: str | None) -> str | None:
         text = _PHONE_SEPARATORS.sub("", text)
         text = "+" + text[2:] if text.startswith("00") else text
         return text if _E164.fullmatch(text) else None
+    elif _ALL_ZERO.fullmatch(text) or text.lower() in {b.lower() for b in blocked}:
+        return None
     elif kind == "device_id":
         text = text.lower()
-        if _ALL_ZERO.fullmatch(text):
-            return None
     return text or None
 
 

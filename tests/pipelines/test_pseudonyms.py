@@ -8,12 +8,16 @@ import hashlib
 import hmac
 import os
 
+import duckdb
 import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from flows.transform import _release_dbt_duckdb, project_dir
 from pipelines.errors import ConfigError
 from pipelines.lake import Lake
-from pipelines.pseudonyms import KEY_ENV, hmac_hex, normalize, pseudonym
+from pipelines.pseudonyms import BLOCKED_IDENTIFIER_VALUES, KEY_ENV, KINDS, hmac_hex, normalize, pseudonym
 
 pytestmark = pytest.mark.slow
 KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f0-test-key-not-a-secret"
@@ -34,6 +38,23 @@ CASES = [
     ("id", " cu_7 ", "cu_7"),
     ("id", "Ünïcode-ID-é", "Ünïcode-ID-é"),
     ("id", "", None),
+    # junk guard: what trackers put in an id slot when they know nobody (ids and device ids only)
+    ("id", " Anonymous ", None),
+    ("id", "UNDEFINED", None),
+    ("id", "0", None),
+    ("id", "000-000", None),
+    ("id", "-1", None),
+    ("id", "null", None),
+    ("id", "N/A", None),
+    ("id", "None", None),
+    ("id", "void", None),
+    ("id", "abc123", None),
+    ("id", "-", None),
+    ("id", "-12", "-12"),
+    ("id", "anonymous-7", "anonymous-7"),
+    ("device_id", "NULL", None),
+    ("device_id", "-1", None),
+    ("email", "null", "null"),
 ]
 
 
@@ -53,6 +74,24 @@ def _show(sql: str, lake: Lake) -> list[tuple]:
     if not outcome.success:
         raise RuntimeError(str(outcome.exception or outcome.result))
     return [tuple(row) for row in outcome.result.results[0].agate_table.rows]
+
+
+def _compiled(sql: str, lake: Lake) -> str:
+    """SQL compiled by dbt (`dbt compile --inline`), without running it."""
+    from dbt.cli.main import dbtRunner
+
+    folder = project_dir()
+    os.environ["ADLAKE_DUCKDB_PATH"] = str(lake.settings.duckdb_path)
+    lake.settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    _release_dbt_duckdb()
+    try:
+        outcome = dbtRunner().invoke(["compile", "--inline", sql, "--project-dir", str(folder),
+                                      "--profiles-dir", str(folder)])
+    finally:
+        _release_dbt_duckdb()
+    if not outcome.success:
+        raise RuntimeError(str(outcome.exception or outcome.result))
+    return outcome.result.results[0].node.compiled_code
 
 
 def _cases_sql() -> str:
@@ -110,3 +149,35 @@ def test_a_missing_or_short_key_is_a_compile_error_naming_the_variable(lake: Lak
         _show(_cases_sql(), lake)
     with pytest.raises(ConfigError, match=KEY_ENV):
         pseudonym("email", "ana@example.org")
+
+
+def test_the_blocked_values_are_the_dbt_var() -> None:
+    project = yaml.safe_load((project_dir() / "dbt_project.yml").read_text())
+    assert tuple(project["vars"]["blocked_identifier_values"]) == BLOCKED_IDENTIFIER_VALUES
+
+
+# Values near the junk guard's edges (blocked values in any case, padded; zeros and dashes) and any text.
+_JUNK_LIKE = st.builds(
+    lambda value, upper, left, right: left + (value.upper() if upper else value) + right,
+    st.sampled_from([*BLOCKED_IDENTIFIER_VALUES, "0", "00", "-", "0-0", "-0", "1", "-10", "nul", "anonymous1", ""]),
+    st.booleans(), st.sampled_from(["", " ", "\t", "\n ", "\r", "\u00a0"]), st.sampled_from(["", " ", "\t\r\n", "x"]))
+_ANY_TEXT = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=24)
+
+
+def test_sql_and_python_normalize_every_value_alike(lake: Lake) -> None:
+    """Property: for any text, `normalize_identifier` in SQL (as dbt compiles it, run in DuckDB) gives what
+    `pipelines.pseudonyms.normalize` gives, for every kind: junk guard, trimming, case, E.164."""
+    compiled = _compiled("select " + ", ".join(
+        f"{{{{ normalize_identifier('v', '{kind}') }}}} as {kind}" for kind in KINDS)
+        + " from (select cast($v as varchar) as v)", lake)
+    con = duckdb.connect()
+
+    @given(st.one_of(_JUNK_LIKE, _ANY_TEXT, st.from_regex(r"\s*(00|\+)?[0-9 ().-]{0,18}\s*", fullmatch=True)))
+    def agree(value: str) -> None:
+        row = con.execute(compiled, {"v": value}).fetchone()
+        assert row == tuple(normalize(kind, value) for kind in KINDS), repr(value)
+
+    try:
+        agree()
+    finally:
+        con.close()
