@@ -1,0 +1,177 @@
+"""Touchpoints against the sandbox's ground truth: the world's pushed events of the last days go through the
+real receiver (retries, duplicates, reordering) and the real lander, then the full ``dbt build``; the mart is
+read back from the lake's DuckDB file.
+
+Expected values come from the sandbox: ``sandbox.emission.visits`` (every pixel page view with the person, the
+world's channel and ad behind it), the SendGrid click events it emits and each person's consent - never from
+the SQL under test.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pytest
+
+from flows.transform import run_dbt
+from pipelines.duck import install_extensions
+from pipelines.lake import Lake
+from sandbox.emission import Visit, visits, world_deliveries
+from sandbox.identities import lookup
+from sandbox.webhooks import WebhookEmitter
+from sandbox.world import World
+from tests.webhooks import conftest as webhook_fixtures
+from tests.webhooks.conftest import Running
+
+pytestmark = pytest.mark.slow
+# The real receiver on a loopback port and its secrets: the fixtures of tests/webhooks, reused.
+secrets = webhook_fixtures.secrets
+real_receiver = webhook_fixtures.receiver
+DAYS = 3
+# The world's channel of a click -> the channel and platform the grouping must give it (paid channels and
+# platforms named as the spend marts name them).
+EXPECTED = {
+    "meta": ("paid_social", "meta_ads"),
+    "google_ads": ("paid_search", "google_ads"),
+    "linkedin_ads": ("paid_social", "linkedin_ads"),
+    "tiktok_ads": ("paid_social", "tiktok_ads"),
+    "microsoft_ads": ("paid_search", "microsoft_ads"),
+    "programmatic": ("display", "programmatic"),
+    "affiliate": ("affiliate", "affiliate"),
+    "sms": ("sms", None),
+    "organic": ("organic_search", None),
+    "direct": ("direct", None),
+    "email": ("email", None),
+}
+TOUCH_TYPES = {"sms": "sms_click", "organic": "web_visit", "direct": "web_visit", "email": "email_click"}
+COLUMNS = ("record_id, source_model, channel, platform, touch_type, click_id_type, ad_id, consent_ad_user_data, "
+           "has_journey_consent, touched_at")
+
+
+def _query(lake: Lake, sql: str) -> list[tuple[Any, ...]]:
+    con = duckdb.connect(str(lake.settings.duckdb_path), read_only=True)
+    try:
+        install_extensions(con)
+        con.execute("set TimeZone = 'UTC'")
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+@dataclass(frozen=True)
+class TrueTouch:
+    """A touch the sandbox emitted, with the truth behind it."""
+
+    record_id: str  # as fct_touchpoints names it: the pixel's `webhook-id`, SendGrid's sg_event_id
+    world_channel: str
+    ad_id: str | None  # the ad the landing's tags name (None when it carries no tags)
+    consent: str | None  # the person's ad_user_data consent; None when the touch cannot know it
+    at: int  # unix seconds
+    clear_values: tuple[str, ...]  # the identifiers the event carried in clear
+
+
+@dataclass
+class Built:
+    touches: dict[str, TrueTouch]
+    rows: dict[str, tuple[Any, ...]]
+    duplicates: int
+
+
+def _page_view(visit: Visit, consent: dict[int, bool]) -> TrueTouch:
+    event = visit.event
+    return TrueTouch(
+        record_id=f"web:{event.event_id}", world_channel=visit.channel,
+        ad_id=visit.ad_id if event.utm.get("utm_content") else None,
+        consent="granted" if consent[visit.person_id] else "denied", at=int(event.timestamp.timestamp()),
+        clear_values=tuple(event.identifiers.values()))
+
+
+@pytest.fixture
+def built(real_receiver: Running, world: World, lake: Lake) -> Built:
+    """The world's last DAYS days of pushed events, sent with retries and duplicates, landed and built."""
+    deliveries = world_deliveries(world, last_days=DAYS)
+    page_views = visits(world, last_days=DAYS)
+    people = lookup(world.config.seed, world.journeys.population, sorted({v.person_id for v in page_views}))
+    consent = {person: bool(row["consent_ad_user_data"]) for person, row in people.items()}
+    touches = {t.record_id: t for t in (_page_view(v, consent) for v in page_views)}
+    for delivery in deliveries:
+        if delivery.provider == "sendgrid":
+            for event in json.loads(delivery.body):
+                if event["event"] == "click":
+                    touches[event["sg_event_id"]] = TrueTouch(
+                        event["sg_event_id"], "email", None, None, event["timestamp"], (event["email"],))
+    with WebhookEmitter(real_receiver.url, real_receiver.secrets, seed=5, duplicate_rate=0.2, backoff_seconds=0.01,
+                        max_backoff_seconds=0.05) as emitter:
+        log = emitter.send(deliveries)
+    assert not log.dropped() and log.duplicates()
+    real_receiver.stop_and_land()
+    run_dbt(["build"], lake)
+    rows = {r[0]: r for r in _query(lake, f"select {COLUMNS} from marts.fct_touchpoints")}
+    return Built(touches, rows, len(log.duplicates()))
+
+
+def test_every_emitted_touch_is_in_the_mart_once_with_the_worlds_channel(built: Built, lake: Lake) -> None:
+    truth, rows = built.touches, built.rows
+    (count, distinct), = _query(lake, "select count(*), count(distinct (source_model, record_id)) "
+                                      "from marts.fct_touchpoints")
+    true_per_channel = Counter(EXPECTED[t.world_channel][0] for t in truth.values())
+    mart_per_channel = Counter(r[2] for r in rows.values())
+    print(f"\ntouches emitted {len(truth)} (duplicate deliveries sent {built.duplicates}), in fct_touchpoints "
+          f"{count}; per channel (truth -> mart): "
+          + ", ".join(f"{c} {true_per_channel[c]}->{mart_per_channel[c]}" for c in sorted(true_per_channel)))
+    assert count == distinct == len(truth)
+    assert set(rows) == set(truth)
+    assert mart_per_channel == true_per_channel
+
+    confusion = Counter((t.world_channel, rows[k][2], rows[k][3]) for k, t in truth.items())
+    right = sum(n for (world_channel, channel, platform), n in confusion.items()
+                if (channel, platform) == EXPECTED[world_channel])
+    wrong = {key: n for key, n in confusion.items() if (key[1], key[2]) != EXPECTED[key[0]]}
+    print(f"channel and platform equal to the world's for {right}/{len(truth)} ({right / len(truth):.2%}); "
+          f"confusion (world channel, channel, platform): {wrong or 'none'}")
+    assert right / len(truth) >= 0.99
+    assert not wrong
+
+    untagged_google = sum(1 for k, t in truth.items() if t.world_channel == "google_ads" and t.ad_id is None)
+    gclid_only = sum(1 for r in rows.values() if r[5] == "gclid" and r[6] is None)
+    print(f"Google clicks with a gclid only (no UTM tags) grouped as paid search: {gclid_only} "
+          f"(world: {untagged_google})")
+    assert gclid_only == untagged_google > 0
+    for key, touch in truth.items():
+        row = rows[key]
+        expected_type = TOUCH_TYPES.get(touch.world_channel, "click")
+        assert row[4] == expected_type, (key, touch.world_channel, row)
+        assert row[6] == touch.ad_id, (key, row)
+        assert int(row[9].timestamp()) == touch.at, key
+
+
+def test_each_touch_carries_its_consent_and_no_clear_identifier(built: Built, lake: Lake) -> None:
+    states = Counter()
+    for key, touch in built.touches.items():
+        consent, allowed = built.rows[key][7], built.rows[key][8]
+        # Email clicks carry no consent of their own until identity stitching ties them to the person.
+        expected = touch.consent or "unknown"
+        states[(touch.world_channel == "email", consent)] += 1
+        assert consent == expected, (key, consent, expected)
+        assert allowed == (expected in ("granted", "not_applicable")), key
+    print(f"\nconsent per touch (is email click, state): {dict(sorted(states.items()))}")
+    assert states[(False, "granted")] and states[(False, "denied")]
+
+    # No clear identifier past the boundary: the cookies, user ids and emails the events carried.
+    columns = [name for name, type_ in _query(lake, "select column_name, data_type from information_schema.columns "
+                                                    "where table_schema = 'marts' "
+                                                    "and table_name = 'fct_touchpoints'")
+               if type_ == "VARCHAR"]
+    values = {v for row in _query(lake, "select " + ", ".join(f"lower({c})" for c in columns)
+                                  + " from marts.fct_touchpoints") for v in row if v is not None}
+    clear = {v.lower() for t in built.touches.values() for v in t.clear_values}
+    patterns = re.compile(r"(^|[^a-z0-9])ck\.[0-9]|^cu_[0-9]+$|@")
+    leaked = sorted(v for v in values if v in clear or patterns.search(v))
+    print(f"\n{len(values)} distinct text values in {len(columns)} columns of fct_touchpoints scanned against "
+          f"{len(clear)} clear identifiers sent: {len(leaked)} found")
+    assert not leaked
