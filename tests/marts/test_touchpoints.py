@@ -50,7 +50,7 @@ EXPECTED = {
 }
 TOUCH_TYPES = {"sms": "sms_click", "organic": "web_visit", "direct": "web_visit", "email": "email_click"}
 COLUMNS = ("record_id, source_model, channel, platform, touch_type, click_id_type, ad_id, consent_ad_user_data, "
-           "has_journey_consent, touched_at")
+           "has_journey_consent, touched_at, consent_source")
 
 
 def _query(lake: Lake, sql: str) -> list[tuple[Any, ...]]:
@@ -70,9 +70,10 @@ class TrueTouch:
     record_id: str  # as fct_touchpoints names it: the pixel's `webhook-id`, SendGrid's sg_event_id
     world_channel: str
     ad_id: str | None  # the ad the landing's tags name (None when it carries no tags)
-    consent: str | None  # the person's ad_user_data consent; None when the touch cannot know it
+    consent: str  # the person's ad_user_data consent
     at: int  # unix seconds
     clear_values: tuple[str, ...]  # the identifiers the event carried in clear
+    carried_consent: bool = True  # whether the event itself carried the consent (page views do)
 
 
 @dataclass
@@ -99,12 +100,16 @@ def built(real_receiver: Running, world: World, lake: Lake) -> Built:
     people = lookup(world.config.seed, world.journeys.population, sorted({v.person_id for v in page_views}))
     consent = {person: bool(row["consent_ad_user_data"]) for person, row in people.items()}
     touches = {t.record_id: t for t in (_page_view(v, consent) for v in page_views)}
-    for delivery in deliveries:
-        if delivery.provider == "sendgrid":
-            for event in json.loads(delivery.body):
-                if event["event"] == "click":
-                    touches[event["sg_event_id"]] = TrueTouch(
-                        event["sg_event_id"], "email", None, None, event["timestamp"], (event["email"],))
+    clicks = [event for delivery in deliveries if delivery.provider == "sendgrid"
+              for event in json.loads(delivery.body) if event["event"] == "click"]
+    # The sandbox's addresses end in the person's number (sandbox/identities.py): the truth of who clicked.
+    clickers = lookup(world.config.seed, world.journeys.population,
+                      sorted({int(re.search(r"(\d+)@", e["email"]).group(1)) for e in clicks}))
+    by_email = {row["email"]: bool(row["consent_ad_user_data"]) for row in clickers.values()}
+    for event in clicks:
+        touches[event["sg_event_id"]] = TrueTouch(
+            event["sg_event_id"], "email", None, "granted" if by_email[event["email"]] else "denied",
+            event["timestamp"], (event["email"],), carried_consent=False)
     with WebhookEmitter(real_receiver.url, real_receiver.secrets, seed=5, duplicate_rate=0.2, backoff_seconds=0.01,
                         max_backoff_seconds=0.05) as emitter:
         log = emitter.send(deliveries)
@@ -153,14 +158,17 @@ def test_every_emitted_touch_is_in_the_mart_once_with_the_worlds_channel(built: 
 def test_each_touch_carries_its_consent_and_no_clear_identifier(built: Built, lake: Lake) -> None:
     states = Counter()
     for key, touch in built.touches.items():
-        consent, allowed = built.rows[key][7], built.rows[key][8]
-        # Email clicks carry no consent of their own until identity stitching ties them to the person.
-        expected = touch.consent or "unknown"
-        states[(touch.world_channel == "email", consent)] += 1
-        assert consent == expected, (key, consent, expected)
-        assert allowed == (expected in ("granted", "not_applicable")), key
-    print(f"\nconsent per touch (is email click, state): {dict(sorted(states.items()))}")
-    assert states[(False, "granted")] and states[(False, "denied")]
+        consent, allowed, source = built.rows[key][7], built.rows[key][8], built.rows[key][10]
+        states[(touch.world_channel == "email", source, consent)] += 1
+        if touch.carried_consent:
+            assert (consent, source) == (touch.consent, "event"), key
+        else:
+            # An email click takes its person's consent as of the click, once stitching knows the person
+            # and the person recorded a state before; it never contradicts the person's real choice.
+            assert (consent, source) in ((touch.consent, "person_as_of_touch"), ("unknown", "none")), key
+        assert allowed == (consent in ("granted", "not_applicable")), key
+    print(f"\nconsent per touch (is email click, source, state): {dict(sorted(states.items()))}")
+    assert states[(False, "event", "granted")] and states[(False, "event", "denied")]
 
     # No clear identifier past the boundary: the cookies, user ids and emails the events carried.
     columns = [name for name, type_ in _query(lake, "select column_name, data_type from information_schema.columns "

@@ -25,6 +25,7 @@ from sandbox.appsflyer import AppsFlyerApp
 from sandbox.catalog import source_settings
 from sandbox.emission import world_deliveries
 from sandbox.file_drops import write_network_reports
+from sandbox.identities import lookup
 from sandbox.journeys import CONVERSION_TYPES, conversion_ids
 from sandbox.server import SandboxServer
 from sandbox.webhooks import WebhookEmitter
@@ -57,6 +58,7 @@ class Truth:
     installs: int
     deals: set[str]  # lead event ids of the deals closed by the clock
     claims: dict[str, int]  # what each platform reports as conversions over the days (sandbox names)
+    consent: dict[str, str]  # order id -> the converting person's ad_user_data choice
 
 
 def _truth(world: World, sandbox: SandboxServer, days: int) -> Truth:
@@ -68,6 +70,9 @@ def _truth(world: World, sandbox: SandboxServer, days: int) -> Truth:
     chosen = np.flatnonzero(c["day"] >= first_day)
     conversions = {f"order-{ids[i]}": (CONVERSION_TYPES[int(c["kind"][i])], bool(c["pixel_reported"][i]),
                                        bool(c["server_reported"][i])) for i in chosen.tolist()}
+    people = lookup(world.config.seed, journeys.population, sorted({int(c["person"][i]) for i in chosen.tolist()}))
+    consent = {f"order-{ids[i]}": "granted" if people[int(c["person"][i])]["consent_ad_user_data"] else "denied"
+               for i in chosen.tolist()}
     mmp = AppsFlyerApp(world, sandbox.clock)
     installs = int((mmp.install_days >= first_day).sum())
     d = journeys.deals
@@ -83,7 +88,7 @@ def _truth(world: World, sandbox: SandboxServer, days: int) -> Truth:
                 platform = ad.ad_group.campaign.account.platform
                 claims[platform] += reported.click_conversions + reported.view_conversions + (
                     reported.leads if platform == "meta" else 0)
-    return Truth(first, as_of, conversions, installs, deals, dict(claims))
+    return Truth(first, as_of, conversions, installs, deals, dict(claims), consent)
 
 
 def _land_and_build(receiver: Running, world: World, lake: Lake, sandbox: SandboxServer,
@@ -148,6 +153,27 @@ def test_conversions_are_counted_once_and_match_the_truth(built: Truth, lake: La
         assert type_ == ("app" if kind == "app_purchase" else "web")
         assert (pixel, server, mmp) == (true_pixel or kind == "lead", true_server, kind == "app_purchase")
         assert has_person and has_value == (kind != "lead")
+
+
+def test_each_conversion_carries_its_persons_consent_at_that_time(built: Truth, lake: Lake) -> None:
+    rows = _query(lake, f"""
+        select dedup_id, conversion_type, person_key is not null, consent_ad_user_data, has_journey_consent
+        from marts.fct_conversions
+        where conversion_name in ('purchase', 'lead')
+          and conversion_date between '{built.first}' and '{built.last}'""")
+    states: Counter[tuple[str, str]] = Counter()
+    for dedup_id, type_, has_person, consent, allowed in rows:
+        states[(type_, consent)] += 1
+        assert has_person, dedup_id
+        if type_ == "web":
+            # The conversion's own pixel or server event records the person's choice at that instant.
+            assert consent == built.consent[dedup_id], dedup_id
+        else:
+            # An in-app purchase records none: its person's latest choice before it, if stitching knows one.
+            assert consent in (built.consent[dedup_id], "unknown"), dedup_id
+        assert allowed == (consent == "granted"), dedup_id
+    print(f"\nconversions per (type, consent state): {dict(sorted(states.items()))}")
+    assert states[("web", "granted")] and states[("web", "denied")]
 
 
 def test_installs_and_deals_are_counted_once(built: Truth, lake: Lake) -> None:

@@ -1,5 +1,7 @@
 {#- Every real conversion once (int_conversions__deduplicated), with its value also in the reporting
-    currency at the rate of the conversion's UTC day (int_fx_rates__daily). -#}
+    currency at the rate of the conversion's UTC day (int_fx_rates__daily), its person (the stitched
+    person of its best identifier, int_identity__stitched) and that person's consent as of the
+    conversion (macro consent_as_of: the conversion's own pixel/server event is an observation). -#}
 
 with
 
@@ -15,6 +17,37 @@ fx_rates as (
 
 ),
 
+stitched as (
+
+    select * from {{ ref('int_identity__stitched') }}
+
+),
+
+consent_observed as (
+
+    select * from {{ ref('int_consent__observed') }}
+
+),
+
+personal_conversions as (
+
+    select
+        conversions.*,
+        stitched.person_key
+    from conversions
+    left join stitched
+        on
+            conversions.person_identifier_type = stitched.identifier_type
+            and conversions.person_pseudonym = stitched.identifier_pseudonym
+
+),
+
+conversions_with_consent as (
+
+    {{ consent_as_of('personal_conversions', 'conversion_id', 'occurred_at') }}
+
+),
+
 final as (
 
     select
@@ -23,6 +56,7 @@ final as (
         cast(conversions.dedup_id as varchar) as dedup_id,
         cast(conversions.person_pseudonym as varchar) as person_pseudonym,
         cast(conversions.lead_conversion_id as varchar) as lead_conversion_id,
+        cast(conversions.person_key as varchar) as person_key,
 
         -- strings
         cast(conversions.conversion_name as varchar) as conversion_name,
@@ -33,6 +67,10 @@ final as (
             coalesce(fx_rates.reporting_currency, upper('{{ var("reporting_currency") }}')) as varchar
         ) as reporting_currency,
         cast(conversions.kept_copy_reported_by as varchar) as kept_copy_reported_by,
+        cast(coalesce(conversions.person_consent_ad_user_data, 'unknown') as varchar) as consent_ad_user_data,
+        cast(
+            coalesce(conversions.person_consent_ad_personalization, 'unknown') as varchar
+        ) as consent_ad_personalization,
         cast(conversions.reported_by as varchar[]) as reported_by,
 
         -- numerics
@@ -46,6 +84,9 @@ final as (
         cast(conversions.seen_by_server as boolean) as seen_by_server,
         cast(conversions.seen_by_mmp as boolean) as seen_by_mmp,
         cast(conversions.seen_by_crm as boolean) as seen_by_crm,
+        cast(
+            {{ consent_allows_journeys('conversions.person_consent_ad_user_data') }} as boolean
+        ) as has_journey_consent,
 
         -- dates
         cast(conversions.conversion_date as date) as conversion_date,
@@ -54,7 +95,7 @@ final as (
         cast(conversions.occurred_at as timestamp with time zone) as occurred_at,
         cast(conversions.first_received_at as timestamp with time zone) as first_received_at
 
-    from conversions
+    from conversions_with_consent as conversions
     left join fx_rates
         on
             conversions.currency = fx_rates.currency
