@@ -23,6 +23,7 @@ ROLES: tuple[str, ...] = ("first", "middle", "last", "lead_creation")
 """Touch roles. first/middle/last are derived from the position; ``role`` columns may add another one."""
 
 MICROS_PER_DAY = 86_400_000_000
+MAX_LOOKBACK_DAYS = 1_000_000  # longer windows are this one: keeps microsecond arithmetic inside int64
 
 SKIP_REASONS: Mapping[str, str] = {
     "touches_after_conversion": "touches later than their journey's conversion: dropped (a path never borrows them)",
@@ -246,7 +247,7 @@ def windowed(paths: Paths, lookback_days: float) -> Paths:
         raise JourneysError(f"lookback_days must be positive, not {lookback_days}")
     if paths.n_journeys == 0:
         return paths
-    lookback = round(lookback_days * MICROS_PER_DAY)
+    lookback = round(min(lookback_days, MAX_LOOKBACK_DAYS) * MICROS_PER_DAY)
     last_ts = paths.touch_ts[paths.offsets[1:] - 1]
     end = np.where(paths.converted, paths.conversion_ts, last_ts)
     jot = paths.journey_of_touch
