@@ -13,6 +13,7 @@ import json
 import os
 import resource
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -152,6 +153,17 @@ def run_channel_attribution(python: str, journeys: Path, **options: Any) -> dict
     return figures
 
 
+def _run_command(journeys: Path, out: Path) -> dict[str, Any]:
+    """``adlake attribute`` with every model as its own process: wall time (start-up included), peak RSS."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "flows.cli", "attribute", "--journeys", str(journeys), "--out",
+                           str(out)], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip() or f"adlake attribute exited with {done.returncode}")
+    return {"wall_seconds": round(time.perf_counter() - started, 2),
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)}
+
+
 def run_attribution_bench(journeys: int = 1_000_000, seed: int = 0, channels: int = 10,
                           ca_python: str | None = None) -> dict[str, Any]:
     """Generate, then attribute with every model in one run; the figures per stage and in total."""
@@ -179,9 +191,10 @@ def run_attribution_bench(journeys: int = 1_000_000, seed: int = 0, channels: in
             figures["note"] = "peak RSS could not be reset between stages: each figure is the process peak so far"
         figures["markov_pipeline_seconds"] = round(sum(probe.stages[s]["seconds"] for s in ("read", "paths", "markov")),
                                                    2)
+        figures["command"] = _run_command(file, Path(scratch) / "command.parquet")
         if ca_python:
             ca = run_channel_attribution(ca_python, file)
-            figures["channel_attribution"] = {k: round(v, 2) if isinstance(v, float) else v
+            figures["channel_attribution"] = {k: round(v, 2) if isinstance(v, float) else v  # peak: max of children
                                               for k, v in ca.items() if k not in ("conversions", "removal_effects")}
             figures["markov_speedup_vs_channel_attribution"] = round(ca["wall_seconds"]
                                                                      / figures["markov_pipeline_seconds"], 1)
