@@ -15,14 +15,11 @@ import hmac
 import json
 from collections import Counter
 from datetime import timedelta
-from typing import Any
 
-import duckdb
 import numpy as np
 import pytest
 
 from flows.transform import run_dbt
-from pipelines.duck import install_extensions
 from pipelines.lake import Lake
 from pipelines.runner import run_source
 from sandbox.catalog import source_settings
@@ -32,20 +29,12 @@ from sandbox.server import SandboxServer
 from sandbox.webhooks import Delivery, WebhookEmitter
 from sandbox.world import World
 from tests.conftest import TEST_PSEUDONYM_KEY
+from tests.lakequery import query as _query
 from tests.webhooks.conftest import Running, receiver, secrets  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
 DAYS = 3
 SOURCE_MODEL = "stg_webhooks__first_party_events"
-
-
-def _query(lake: Lake, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(lake.settings.duckdb_path), read_only=True)
-    try:
-        install_extensions(con)
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def _hmac(value: str) -> str:

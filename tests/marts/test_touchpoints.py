@@ -15,16 +15,15 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
 import pytest
 
 from flows.transform import run_dbt
-from pipelines.duck import install_extensions
 from pipelines.lake import Lake
 from sandbox.emission import Visit, visits, world_deliveries
 from sandbox.identities import lookup
 from sandbox.webhooks import WebhookEmitter
 from sandbox.world import World
+from tests.lakequery import query as _query
 from tests.webhooks import conftest as webhook_fixtures
 from tests.webhooks.conftest import Running
 
@@ -51,16 +50,6 @@ EXPECTED = {
 TOUCH_TYPES = {"sms": "sms_click", "organic": "web_visit", "direct": "web_visit", "email": "email_click"}
 COLUMNS = ("record_id, source_model, channel, platform, touch_type, click_id_type, ad_id, consent_ad_user_data, "
            "has_journey_consent, touched_at, consent_source")
-
-
-def _query(lake: Lake, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(lake.settings.duckdb_path), read_only=True)
-    try:
-        install_extensions(con)
-        con.execute("set TimeZone = 'UTC'")
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 @dataclass(frozen=True)

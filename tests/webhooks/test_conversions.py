@@ -11,14 +11,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
-import duckdb
 import numpy as np
 import pytest
 
 from flows.transform import run_dbt
-from pipelines.duck import install_extensions
 from pipelines.lake import Lake
 from pipelines.runner import run_source
 from sandbox.appsflyer import AppsFlyerApp
@@ -30,22 +27,13 @@ from sandbox.journeys import CONVERSION_TYPES, conversion_ids
 from sandbox.server import SandboxServer
 from sandbox.webhooks import WebhookEmitter
 from sandbox.world import World
+from tests.lakequery import query as _query
 from tests.webhooks.conftest import Running
 
 pytestmark = pytest.mark.slow
 DAYS = 3
 PAGE_VIEW_KEY = "standard:web:pv-"  # the pixel's page views (sandbox.emission._visit), not conversions
 AD_SOURCES = ("meta_ads", "google_ads", "linkedin_ads", "tiktok_ads", "microsoft_ads", "file_drops")
-
-
-def _query(lake: Lake, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(lake.settings.duckdb_path), read_only=True)
-    try:
-        install_extensions(con)
-        con.execute("set TimeZone = 'UTC'")
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 @dataclass

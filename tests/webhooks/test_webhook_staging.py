@@ -20,7 +20,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from flows.transform import project_dir, publish_marts, run_dbt
-from pipelines.duck import install_extensions
 from pipelines.errors import AdlakeError
 from pipelines.lake import Lake
 from pipelines.pseudonyms import KEY_ENV, normalize
@@ -29,6 +28,7 @@ from sandbox.emission import JUNK_USER_IDS, world_deliveries
 from sandbox.server import SandboxServer
 from sandbox.webhooks import Delivery, WebhookEmitter
 from sandbox.world import World
+from tests.lakequery import query as _query
 from tests.webhooks.conftest import Running
 
 pytestmark = pytest.mark.slow
@@ -40,16 +40,6 @@ MODELS = {
     "meta": "stg_webhooks__meta_changes", "appsflyer": "stg_webhooks__appsflyer_events",
     "adjust": "stg_webhooks__adjust_callbacks", "standard": "stg_webhooks__first_party_events",
 }
-
-
-def _query(lake: Lake, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(lake.settings.duckdb_path), read_only=True)
-    try:
-        install_extensions(con)
-        con.execute("set TimeZone = 'UTC'")
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def _hmac(key: str, kind: str, value: str | None) -> str | None:
