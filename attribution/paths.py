@@ -23,6 +23,7 @@ ROLES: tuple[str, ...] = ("first", "middle", "last", "lead_creation")
 """Touch roles. first/middle/last are derived from the position; ``role`` columns may add another one."""
 
 MICROS_PER_DAY = 86_400_000_000
+MAX_LOOKBACK_DAYS = 1_000_000  # longer windows are this one: keeps microsecond arithmetic inside int64
 
 SKIP_REASONS: Mapping[str, str] = {
     "touches_after_conversion": "touches later than their journey's conversion: dropped (a path never borrows them)",
@@ -246,7 +247,7 @@ def windowed(paths: Paths, lookback_days: float) -> Paths:
         raise JourneysError(f"lookback_days must be positive, not {lookback_days}")
     if paths.n_journeys == 0:
         return paths
-    lookback = round(lookback_days * MICROS_PER_DAY)
+    lookback = round(min(lookback_days, MAX_LOOKBACK_DAYS) * MICROS_PER_DAY)
     last_ts = paths.touch_ts[paths.offsets[1:] - 1]
     end = np.where(paths.converted, paths.conversion_ts, last_ts)
     jot = paths.journey_of_touch
@@ -353,18 +354,29 @@ def _role_codes(col: pa.Array, name: str | None) -> np.ndarray:
 
 
 def _sort_order(keys: list[np.ndarray]) -> np.ndarray | None:
-    """The stable order by ``keys`` (most significant first), or None when already in that order."""
+    """The stable order by ``keys`` (most significant first), or None when already in that order.
+
+    Inputs are usually time-ordered within each journey: a stable sort on the journey key alone then
+    suffices, and the full lexicographic sort runs only when it does not.
+    """
     if len(keys[0]) < 2:
         return None
+    if _in_order(keys):
+        return None
+    order = np.argsort(keys[0], kind="stable")
+    if _in_order([key[order] for key in keys]):
+        return order
+    return np.lexsort(keys[::-1])
+
+
+def _in_order(keys: list[np.ndarray]) -> bool:
     ordered = np.zeros(len(keys[0]) - 1, dtype=bool)  # strictly before on a more significant key
     in_order = np.ones(len(keys[0]) - 1, dtype=bool)
     for key in keys:
         before, after = key[:-1], key[1:]
         in_order &= ordered | (before <= after)
         ordered |= before < after
-    if in_order.all():
-        return None
-    return np.lexsort(keys[::-1])
+    return bool(in_order.all())
 
 
 def _same_within(values: np.ndarray, first: np.ndarray, lengths: np.ndarray, column: str, names: list,

@@ -60,6 +60,20 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seconds", type=float, default=10.0, help="webhook load duration (default 10)")
     bench.add_argument("--connections", type=int, default=32, help="concurrent webhook connections (default 32)")
     bench.add_argument("--workers", type=int, default=1, help="receiver worker processes (default 1)")
+    bench.add_argument("--attribution", action="store_true",
+                       help="attribute a synthetic journeys file with every model only (time, peak memory)")
+    bench.add_argument("--journeys", type=int, default=1_000_000, help="synthetic journeys (default 1,000,000)")
+
+    attribute = commands.add_parser("attribute", help="attribute a journeys Parquet file with every model "
+                                                      "(one row per model and channel)")
+    attribute.add_argument("--journeys", required=True, help="Parquet: journey_id, touch_ts, channel, "
+                                                              "conversion_ts, conversion_value (one row per touch)")
+    attribute.add_argument("--out", required=True, help="Parquet file for model, channel, conversions, "
+                                                         "conversion_value")
+    attribute.add_argument("--models", default=None, help="comma-separated models (default: all)")
+    attribute.add_argument("--lookback-days", type=float, default=30.0, help="window before each conversion "
+                                                                              "(default 30)")
+    attribute.add_argument("--half-life-days", type=float, default=7.0, help="time_decay half-life (default 7)")
 
     hooks = commands.add_parser("serve-webhooks", help="receive signed webhooks, journal them, land them in raw")
     hooks.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
@@ -146,7 +160,7 @@ def _positive(args: argparse.Namespace, *names: str) -> None:
     for name in names:
         value = getattr(args, name, None)
         if value is not None and value <= 0:
-            raise AdlakeError(f"--{name} must be positive, not {value}")
+            raise AdlakeError(f"--{name.replace('_', '-')} must be positive, not {value}")
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
@@ -179,7 +193,12 @@ def _cmd_bench(args: argparse.Namespace) -> None:
 
     from flows.bench import run_bench, run_truth_bench
 
-    _positive(args, "days", "scale", "seconds", "connections", "workers")
+    _positive(args, "days", "scale", "seconds", "connections", "workers", "journeys")
+    if args.attribution:
+        from flows.bench_attribution import run_attribution_bench
+
+        print(json.dumps(run_attribution_bench(args.journeys, seed=args.seed or 0), indent=2))
+        return
     if args.webhooks:
         from flows.bench_webhooks import run_webhook_bench
 
@@ -189,6 +208,18 @@ def _cmd_bench(args: argparse.Namespace) -> None:
         print(json.dumps(run_truth_bench(args.scale, args.seed), indent=2))
         return
     print(json.dumps(run_bench(scale=args.scale, days=args.days, seed=args.seed), indent=2))
+
+
+def _cmd_attribute(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from attribution.engine import MODELS
+    from flows.attribute import parse_models, run_attribute
+
+    _positive(args, "lookback_days", "half_life_days")
+    models = parse_models(args.models) if args.models is not None else list(MODELS)
+    run_attribute(Path(args.journeys), Path(args.out), models, lookback_days=args.lookback_days,
+                  half_life_days=args.half_life_days)
 
 
 def _cmd_serve_webhooks(args: argparse.Namespace) -> None:
@@ -282,9 +313,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     handlers = {"demo": _cmd_demo, "run": _cmd_run, "publish": _cmd_publish, "bench": _cmd_bench,
+                "attribute": _cmd_attribute,
                 "sandbox": _cmd_sandbox, "serve-webhooks": _cmd_serve_webhooks}
     try:
-        if not args.verbose:
+        # `attribute` runs no flow: it does not pay Prefect's import (seconds on a loaded machine).
+        if not args.verbose and args.command != "attribute":
             import prefect  # noqa: F401 - configures its loggers, which _quiet_tracebacks then filters
 
             _quiet_tracebacks()
