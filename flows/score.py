@@ -89,7 +89,7 @@ def score_models(model_shares: Mapping[str, Mapping[str, float]], truth: Mapping
         total = sum(max(0.0, float(v or 0.0)) for v in shares.values())
         if mapped.sum() <= 0:
             continue
-        unmapped = 1.0 - mapped.sum() / total if total > 0 else 0.0
+        unmapped = max(0.0, 1.0 - mapped.sum() / total) if total > 0 else 0.0
         mapped = mapped / mapped.sum()
         scores.append(ModelScore(model, float(np.abs(mapped - true).sum()), spearman(mapped, true),
                                  float(unmapped), dict(zip(channels, mapped.tolist(), strict=True))))
