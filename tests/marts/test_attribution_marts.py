@@ -34,7 +34,8 @@ from sandbox.world import World
 from tests.conftest import REPO, TEST_PSEUDONYM_KEY
 
 pytestmark = pytest.mark.slow
-DAYS = 30
+# The sandbox days loaded (the world has 60; ADLAKE_TEST_ATTRIBUTION_DAYS=60 scores over all of them).
+DAYS = int(os.environ.get("ADLAKE_TEST_ATTRIBUTION_DAYS", "30"))
 AD_SOURCES = ("meta_ads", "google_ads", "linkedin_ads", "tiktok_ads", "microsoft_ads", "file_drops")
 VARS = yaml.safe_load((REPO / "dbt_project.yml").read_text())["vars"]
 LOOKBACK = timedelta(days=VARS["attribution_lookback_days"])
