@@ -109,6 +109,11 @@ def _add_sandbox_parser(commands: Any) -> None:
     hook_env.add_argument("--public-url", default="", help="the URL the sandbox signs for Twilio, if not its target")
     hook_env.add_argument("--seed", type=int, default=None)
     hook_env.add_argument("--scale", type=float, default=1.0)
+    score = sandbox_commands.add_parser("score", help="score the attribution marts' channel shares against the "
+                                                      "world's true incremental shares (L1, rank correlation)")
+    score.add_argument("--duckdb", default=None, help="the lake's DuckDB file (default: the configured lake's)")
+    score.add_argument("--seed", type=int, default=None)
+    score.add_argument("--scale", type=float, default=1.0)
     truth = sandbox_commands.add_parser("truth", help="write the world's ground truth as Parquet")
     truth.add_argument("--out", required=True, help="folder for the Parquet files")
     truth.add_argument("--seed", type=int, default=None)
@@ -243,6 +248,9 @@ def _cmd_sandbox(args: argparse.Namespace) -> None:
         for name, rows in write_truth(world, Path(args.out)).items():
             print(f"{Path(args.out) / name}.parquet: {rows} rows")
         return
+    if args.sandbox_command == "score":
+        _score(world, args)
+        return
     if args.sandbox_command == "drops":
         files = write_network_reports(world, Path(args.out), world.config.end_date)
         print(f"wrote {len(files)} daily report files under {args.out}")
@@ -269,6 +277,17 @@ def _cmd_sandbox(args: argparse.Namespace) -> None:
         server.serve_forever()
     except KeyboardInterrupt:
         server.stop()
+
+
+def _score(world: World, args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from flows.score import render_scores, score_lake
+    from pipelines.lake import Lake
+
+    path = Path(args.duckdb) if args.duckdb else Lake().settings.duckdb_path
+    scores, truth = score_lake(path, world.journeys.incremental)
+    print(render_scores(scores, truth))
 
 
 def _emit(world: World, args: argparse.Namespace) -> None:
