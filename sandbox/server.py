@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox.faults import FaultPlan, FaultRule, drift_json
@@ -105,6 +105,11 @@ class SandboxServer:
         """``http://host:port`` of the server."""
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
+
+    def writes(self, platform: str | None = None) -> list[Any]:
+        """Budget and status changes accepted by the emulated write endpoints (``sandbox.controls.Write``)."""
+        return [w for app in self.apps if platform in (None, app.platform)
+                for w in getattr(getattr(app, "controls", None), "writes", [])]
 
     def url_for(self, platform: str) -> str:
         """Base URL of one platform's emulation, e.g. ``http://127.0.0.1:8731/meta``."""
