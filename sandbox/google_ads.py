@@ -5,7 +5,11 @@ Faithful where a connector depends on it: ``googleAds:searchStream`` (a JSON arr
 real ``queryError`` codes, lowerCamelCase rows nested by resource, int64 values as strings and doubles
 as numbers, ``costMicros`` exact to the cent, fractional data-driven conversions, Google's error
 envelope with a ``GoogleAdsFailure`` detail, and restatement: a day's conversions keep maturing for
-14 days after it (relative to the sandbox clock) while its spend never changes.
+14 days after it (relative to the sandbox clock) while its spend never changes. Writes:
+``campaignBudgets:mutate`` (one budget per campaign, with the campaign's id: a sandbox choice; its amount
+defaults to the sum of the campaign's ad group budgets), ``campaigns:mutate`` and ``adGroups:mutate``
+(``status``) with ``update`` operations land in :class:`sandbox.controls.Controls` and show in GAQL
+(``campaign_budget.amount_micros``, ``campaign.status``, ``ad_group.status``).
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Faithful where the connector depends on it: numbers as strings, empty metrics ab
 ``actions``/``action_values`` arrays with attribution windows, cursor paging with ``next``
 links, Graph error envelopes with codes and subcodes, usage headers, and restatement:
 conversions for a day keep maturing for 28 days after it (relative to the sandbox clock).
+Writes: ``POST /<version>/<ad set or campaign id>`` with ``daily_budget`` (minor units) or ``status``
+land in :class:`sandbox.controls.Controls` and show in the ad set / campaign reads.
 """
 
 from __future__ import annotations

@@ -148,7 +148,7 @@ class SandboxServer:
         request = Request(method, parts.path[len(app.prefix):] or "/", query, headers, body,
                           f"{self.base_url}{app.prefix}")
         self.request_log.append((app.platform, request.path, query))
-        fault = self.faults.take(app.platform, request.path)
+        fault = self.faults.take(app.platform, request.path, request.method)
         if fault is None:
             return app.handle(request)
         if fault.kind in ("slow", "timeout"):

@@ -11,7 +11,8 @@ day's conversions keep growing while TikTok's attribution windows are open (the 
 Sandbox choices where the real API is vague or undocumented: ``clicks`` are destination (link)
 clicks, ``conversion`` is post-click plus post-view conversions of the optimisation event,
 ``stat_time_hour`` and non-BASIC reports are refused with 40002, an unknown path answers HTTP 404
-with the envelope and code 40400.
+with the envelope and code 40400. Writes: ``POST adgroup/budget/update/`` and ``adgroup/status/update/``
+(JSON bodies) land in :class:`sandbox.controls.Controls` and show in ``adgroup/get/``.
 """
 
 from __future__ import annotations

@@ -98,8 +98,10 @@ def test_a_platform_error_is_recorded_and_the_run_goes_on(lake: Lake, sandbox: S
                                                           monkeypatch: pytest.MonkeyPatch,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     bound, expensive = _threshold(marts, 2)
-    # The first action's ad set answers with an expired token (Meta code 190): not retried, recorded as failed.
-    sandbox.faults.rules.append(FaultRule("meta", "auth_expired", path_pattern=rf"/{expensive[0]}$", times=10))
+    # The write to the first action's ad set answers with an expired token (Meta code 190): not retried,
+    # recorded as failed (the read of its previous status before it succeeds).
+    sandbox.faults.rules.append(FaultRule("meta", "auth_expired", path_pattern=rf"/{expensive[0]}$", times=10,
+                                          method="POST"))
     rules = Path(lake.settings.home) / "rules.yml"
     rules.parent.mkdir(parents=True, exist_ok=True)
     rules.write_text(json.dumps(_pause_rule(bound)))  # JSON is YAML

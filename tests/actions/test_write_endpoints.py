@@ -81,3 +81,14 @@ def test_a_forced_platform_error_on_a_write_is_raised_and_changes_nothing(sandbo
     with pytest.raises(SourceError, match="Session has expired"):
         client.pause(_entity(sandbox, "meta", "meta_ads"))
     assert sandbox.writes() == []
+
+
+def test_a_write_only_fault_lets_reads_through(sandbox: SandboxServer) -> None:
+    sandbox.faults.rules.append(FaultRule("tiktok_ads", "server_error", path_pattern="/update/$", method="POST",
+                                          times=5))
+    client = TikTokWriteClient(sandbox.url_for("tiktok_ads"), tiktok_ads.DEFAULT_TOKEN)
+    entity = _entity(sandbox, "tiktok_ads", "tiktok_ads")
+    assert client.daily_budget(entity) > 0
+    with pytest.raises(SourceError, match="Internal service error"):
+        client.set_daily_budget(entity, Decimal("10"))
+    assert sandbox.writes() == [] and [k for _, k, _ in sandbox.faults.fired] == ["server_error"] * 2
