@@ -81,7 +81,11 @@ def _alert(action: Action) -> None:
 def _apply_one(action: Action, client: WriteClient, max_change_pct: float) -> None:
     entity = Entity(action.platform, action.account_id, action.campaign_id, action.ad_group_id)
     if action.action_type == "pause":
-        action.undo = client.pause(entity)
+        undo = client.pause(entity)
+        if undo.pop("unchanged", False):
+            action.status, action.reason = "skipped", "already paused on the platform"
+            return
+        action.undo = undo
     else:
         factor = Decimal(str(action.proposed["daily_budget_factor"]))
         current = client.daily_budget(entity)

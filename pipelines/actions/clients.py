@@ -59,7 +59,8 @@ class WriteClient(Protocol):
         ...
 
     def pause(self, entity: Entity) -> dict[str, Any]:
-        """Pause the ad set / ad group; returns the undo record (the previous status)."""
+        """Pause the ad set / ad group; returns the undo record (the previous status). An entity already
+        paused is not written again: the record then says ``"unchanged": True``."""
         ...
 
 
@@ -97,6 +98,8 @@ class MetaWriteClient:
 
     def pause(self, entity: Entity) -> dict[str, Any]:
         previous = self._read(entity).get("status")
+        if previous == "PAUSED":
+            return {"level": "adset", "id": entity.ad_group_id, "status": previous, "unchanged": True}
         self.http.request("POST", f"{self.api_version}/{entity.ad_group_id}", data={"status": "PAUSED"})
         return {"level": "adset", "id": entity.ad_group_id, "status": previous}
 
@@ -142,6 +145,8 @@ class GoogleAdsWriteClient:
                                          f"WHERE ad_group.id = {int(entity.ad_group_id)}")
         previous = rows[0]["adGroup"]["status"] if rows else None
         name = f"customers/{entity.account_id}/adGroups/{entity.ad_group_id}"
+        if previous == "PAUSED":
+            return {"level": "ad_group", "id": name, "status": previous, "unchanged": True}
         self._mutate(entity, "adGroups", {"resourceName": name, "status": "PAUSED"}, "status")
         return {"level": "ad_group", "id": name, "status": previous}
 
@@ -180,6 +185,8 @@ class TikTokWriteClient:
 
     def pause(self, entity: Entity) -> dict[str, Any]:
         previous = self._group(entity).get("operation_status")
+        if previous == "DISABLE":
+            return {"level": "adgroup", "id": entity.ad_group_id, "operation_status": previous, "unchanged": True}
         self.http.post_json(f"{tiktok_settings.API_ROOT}/adgroup/status/update/", {
             "advertiser_id": entity.account_id, "adgroup_ids": [entity.ad_group_id], "operation_status": "DISABLE"})
         return {"level": "adgroup", "id": entity.ad_group_id, "operation_status": previous}

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
 import requests
+from prometheus_client import REGISTRY
 
 from flows.actions.apply import run_budget_actions
 from flows.actions.rules import parse_rules
@@ -56,9 +58,18 @@ def _status(sandbox: SandboxServer, ad_set_id: str) -> str:
 
 
 def test_a_rule_fires_on_the_anomaly_and_dry_run_sends_nothing(lake: Lake, sandbox: SandboxServer,
-                                                                marts: list[tuple[object, ...]]) -> None:
+                                                                marts: list[tuple[object, ...]],
+                                                                caplog: pytest.LogCaptureFixture) -> None:
     bound, expensive = _threshold(marts, 1)
-    report = run_budget_actions(config=parse_rules(_pause_rule(bound)), lake=lake, clients=_meta(sandbox))
+    before = REGISTRY.get_sample_value("adlake_budget_actions_total", {
+        "rule": "pause-expensive", "action_type": "pause", "status": "proposed"}) or 0
+    with caplog.at_level(logging.WARNING, logger="adlake.actions"):
+        report = run_budget_actions(config=parse_rules(_pause_rule(bound)), lake=lake, clients=_meta(sandbox))
+    alert = json.loads(next(r.getMessage() for r in caplog.records if "budget_action" in r.getMessage())
+                       .removeprefix("budget action "))
+    assert alert["action_id"] == report.actions[0].action_id and alert["status"] == "proposed"
+    assert REGISTRY.get_sample_value("adlake_budget_actions_total", {
+        "rule": "pause-expensive", "action_type": "pause", "status": "proposed"}) == before + 1
     assert [(a.ad_group_id, a.status, a.proposed) for a in report.actions] == [
         (expensive[0], "proposed", {"status": "PAUSED"})]
     [row] = _audit(lake)
@@ -91,6 +102,16 @@ def test_applied_exactly_once_even_when_the_flow_runs_twice(lake: Lake, sandbox:
     applied = next(r for r in rows if r["status"] == "applied")
     assert json.loads(str(applied["undo_json"])) == {"level": "adset", "id": expensive[0], "status": "ACTIVE"}
     assert applied["applied_at"] is not None and applied["dry_run"] is False
+
+
+def test_an_ad_set_already_paused_is_not_written_again(lake: Lake, sandbox: SandboxServer,
+                                                       marts: list[tuple[object, ...]]) -> None:
+    bound, expensive = _threshold(marts, 1)
+    _meta(sandbox)["meta_ads"].http.request("POST", f"v21.0/{expensive[0]}", data={"status": "PAUSED"})
+    report = run_budget_actions(apply=True, config=parse_rules(_pause_rule(bound)), lake=lake,
+                                clients=_meta(sandbox))
+    assert [(a.status, a.reason) for a in report.actions] == [("skipped", "already paused on the platform")]
+    assert len(sandbox.writes()) == 1  # the advertiser's own pause only
 
 
 def test_a_platform_error_is_recorded_and_the_run_goes_on(lake: Lake, sandbox: SandboxServer,
