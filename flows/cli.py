@@ -81,7 +81,24 @@ def build_parser() -> argparse.ArgumentParser:
     hooks.add_argument("--workers", type=int, default=1, help="receiving processes (default 1)")
 
     _add_sandbox_parser(commands)
+    _add_budget_parser(commands)
     return parser
+
+
+def _add_budget_parser(commands: Any) -> None:
+    """``adlake budget ...``: budget recommendations and threshold actions."""
+    budget = commands.add_parser("budget", help="budget recommendations and threshold actions")
+    budget_commands = budget.add_subparsers(dest="budget_command", required=True, metavar="SUBCOMMAND")
+    apply = budget_commands.add_parser("apply", help="evaluate the budget rules (ADLAKE_BUDGET_RULES) on the built "
+                                                     "marts, record every action in raw._budget_actions and, with "
+                                                     "--apply, send them to the platforms")
+    mode = apply.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", dest="apply", action="store_false", default=False,
+                      help="record the actions as proposed and send nothing (the default)")
+    mode.add_argument("--apply", dest="apply", action="store_true",
+                      help="apply the actions through the platforms' budget/status endpoints")
+    apply.add_argument("--rules", default=None, help="the rules file (default: ADLAKE_BUDGET_RULES, else "
+                                                     "ops/budget_rules.yml)")
 
 
 def _add_sandbox_parser(commands: Any) -> None:
@@ -308,12 +325,23 @@ def _emit(world: World, args: argparse.Namespace) -> None:
         raise AdlakeError(f"{len(log.dropped())} deliveries were never acknowledged by {args.url}")
 
 
+def _cmd_budget(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from flows.actions.apply import render_report, run_budget_actions
+
+    report = run_budget_actions(apply=args.apply, rules_file=Path(args.rules) if args.rules else None)
+    print(render_report(report))
+    if report.failed:
+        raise AdlakeError(f"{len(report.failed)} budget action(s) failed; recorded in raw._budget_actions")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``adlake`` command."""
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     handlers = {"demo": _cmd_demo, "run": _cmd_run, "publish": _cmd_publish, "bench": _cmd_bench,
-                "attribute": _cmd_attribute,
+                "attribute": _cmd_attribute, "budget": _cmd_budget,
                 "sandbox": _cmd_sandbox, "serve-webhooks": _cmd_serve_webhooks}
     try:
         # `attribute` runs no flow: it does not pay Prefect's import (seconds on a loaded machine).

@@ -170,6 +170,16 @@ class Lake:
                 update.union_by_name(data.schema)
             tx.append(data, snapshot_properties=snapshot_properties or {})
 
+    def read(self, namespace: str, name: str, columns: tuple[str, ...] = ("*",)) -> pa.Table | None:
+        """A table's current snapshot as Arrow (``columns`` only), or None when the table does not exist."""
+        from pyiceberg.exceptions import NoSuchTableError
+
+        try:
+            table = self.load_table(namespace, name)
+        except NoSuchTableError:
+            return None
+        return table.scan(selected_fields=columns).to_arrow()
+
     def snapshot_property_values(self, namespace: str, name: str, key: str) -> set[str]:
         """Every value a snapshot summary property took in a table's history (empty for a new table)."""
         from pyiceberg.exceptions import NoSuchTableError

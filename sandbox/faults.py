@@ -5,7 +5,8 @@ Kinds: ``throttle`` (the platform's own rate-limit signal, with its reset header
 ``server_error`` (5xx), ``auth_expired`` (the platform's token error), ``malformed`` (a
 truncated body with 200), ``slow`` (answers after ``delay_seconds``), ``timeout`` (answers
 after ``delay_seconds``, longer than a client waits), ``schema_drift`` (a field renamed or
-added in every record: ``rename`` and ``add`` maps).
+added in every record: ``rename`` and ``add`` maps). ``method`` narrows a rule to one HTTP method,
+e.g. ``FaultRule("meta", "server_error", method="POST")`` fails budget and status writes only.
 """
 
 from __future__ import annotations
@@ -28,13 +29,16 @@ class FaultRule:
     delay_seconds: float = 2.0  # for slow and timeout
     rename: dict[str, str] = field(default_factory=dict)  # for schema_drift: old key -> new key
     add: dict[str, object] = field(default_factory=dict)  # for schema_drift: keys added to every record
+    method: str | None = None  # only requests with this HTTP method (None: any)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {', '.join(KINDS)}")
         self._regex = re.compile(self.path_pattern)
 
-    def matches(self, platform: str, path: str) -> bool:
+    def matches(self, platform: str, path: str, method: str | None = None) -> bool:
+        if self.method is not None and method is not None and method != self.method:
+            return False
         return platform == self.platform and self._regex.search(path) is not None
 
 
@@ -77,11 +81,11 @@ class FaultPlan:
             ]
         return cls(rules)
 
-    def take(self, platform: str, path: str) -> FaultRule | None:
+    def take(self, platform: str, path: str, method: str | None = None) -> FaultRule | None:
         """The rule that fires for this request, if any (and count it)."""
         with self._lock:
             for rule in self.rules:
-                if not rule.matches(platform, path) or rule.times <= 0:
+                if not rule.matches(platform, path, method) or rule.times <= 0:
                     continue
                 if rule.skip > 0:
                     rule.skip -= 1

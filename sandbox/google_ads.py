@@ -5,7 +5,11 @@ Faithful where a connector depends on it: ``googleAds:searchStream`` (a JSON arr
 real ``queryError`` codes, lowerCamelCase rows nested by resource, int64 values as strings and doubles
 as numbers, ``costMicros`` exact to the cent, fractional data-driven conversions, Google's error
 envelope with a ``GoogleAdsFailure`` detail, and restatement: a day's conversions keep maturing for
-14 days after it (relative to the sandbox clock) while its spend never changes.
+14 days after it (relative to the sandbox clock) while its spend never changes. Writes:
+``campaignBudgets:mutate`` (one budget per campaign, with the campaign's id: a sandbox choice; its amount
+defaults to the sum of the campaign's ad group budgets), ``campaigns:mutate`` and ``adGroups:mutate``
+(``status``) with ``update`` operations land in :class:`sandbox.controls.Controls` and show in GAQL
+(``campaign_budget.amount_micros``, ``campaign.status``, ``ad_group.status``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
+from sandbox.controls import Controls
 from sandbox.server import Clock, Request, Response
 from sandbox.world import Ad, AdAccount, AdGroup, Campaign, Reported, World, stream
 
@@ -28,6 +33,8 @@ DEFAULT_VERSION = "v17"
 PAGE_ROWS = 10_000  # :search pages and searchStream batches (fixed by the real API)
 
 _PATH = re.compile(r"^/(?P<version>v\d+)/customers/(?P<customer>[^/:]+)/googleAds:(?P<method>searchStream|search)$")
+_MUTATE_PATH = re.compile(r"^/(?P<version>v\d+)/customers/(?P<customer>[^/:]+)/"
+                          r"(?P<service>campaignBudgets|campaigns|adGroups):mutate$")
 _LIST_PATH = re.compile(r"^/(?P<version>v\d+)/customers:listAccessibleCustomers$")
 _VERSION = re.compile(r"^/(v\d+)/")
 _CUSTOMER_ID = re.compile(r"^\d{10}$")
@@ -354,6 +361,9 @@ class Scope:
     ad: Ad | None = None
     ads: tuple[Ad, ...] = ()  # every ad whose delivery the row sums
     as_of: date = date.min
+    budget_micros: int = 0  # the campaign's budget (after writes through campaignBudgets:mutate)
+    campaign_status: str = "ENABLED"  # after writes through campaigns:mutate
+    ad_group_status: str = "ENABLED"  # after writes through adGroups:mutate
 
 
 @dataclass(frozen=True)
@@ -390,6 +400,8 @@ def _resource_name(resource: str, scope: Scope) -> str:
         "ad_group_ad": lambda: (f"customers/{cid}/adGroupAds/"
                                 f"{_need(scope.ad_group).ad_group_id}~{_need(scope.ad).ad_id}"),
         "ad": lambda: f"customers/{cid}/ads/{_need(scope.ad).ad_id}",
+        # Sandbox choice: one budget per campaign, with the campaign's id.
+        "campaign_budget": lambda: f"customers/{cid}/campaignBudgets/{_need(scope.campaign).campaign_id}",
     }
     return names[resource]()
 
@@ -420,12 +432,16 @@ _ATTRIBUTES: dict[str, tuple[FieldSpec, Callable[[Scope], Any]]] = {spec.name: (
     (FieldSpec("campaign.resource_name", "campaign", "string"), lambda s: _resource_name("campaign", s)),
     (FieldSpec("campaign.id", "campaign", "int64"), lambda s: int(_need(s.campaign).campaign_id)),
     (FieldSpec("campaign.name", "campaign", "string"), lambda s: _need(s.campaign).name),
-    (FieldSpec("campaign.status", "campaign", "enum", _STATUSES), lambda s: "ENABLED"),
+    (FieldSpec("campaign.status", "campaign", "enum", _STATUSES), lambda s: s.campaign_status),
+    (FieldSpec("campaign.campaign_budget", "campaign", "string"), lambda s: _resource_name("campaign_budget", s)),
+    (FieldSpec("campaign_budget.resource_name", "campaign_budget", "string"),
+     lambda s: _resource_name("campaign_budget", s)),
+    (FieldSpec("campaign_budget.amount_micros", "campaign_budget", "int64"), lambda s: s.budget_micros),
     (FieldSpec("campaign.advertising_channel_type", "campaign", "enum", _CHANNELS), lambda s: "SEARCH"),
     (FieldSpec("ad_group.resource_name", "ad_group", "string"), lambda s: _resource_name("ad_group", s)),
     (FieldSpec("ad_group.id", "ad_group", "int64"), lambda s: int(_need(s.ad_group).ad_group_id)),
     (FieldSpec("ad_group.name", "ad_group", "string"), lambda s: _need(s.ad_group).name),
-    (FieldSpec("ad_group.status", "ad_group", "enum", _STATUSES), lambda s: "ENABLED"),
+    (FieldSpec("ad_group.status", "ad_group", "enum", _STATUSES), lambda s: s.ad_group_status),
     (FieldSpec("ad_group.campaign", "ad_group", "string"), lambda s: _resource_name("campaign", s)),
     (FieldSpec("ad_group_ad.resource_name", "ad_group_ad", "string"), lambda s: _resource_name("ad_group_ad", s)),
     (FieldSpec("ad_group_ad.status", "ad_group_ad", "enum", _STATUSES), _ad_status),
@@ -489,11 +505,11 @@ FIELDS: dict[str, FieldSpec] = {
 # FROM resource -> the attribute resources its rows can carry (itself and its ancestors).
 RESOURCES: dict[str, tuple[str, ...]] = {
     "customer": ("customer",),
-    "campaign": ("customer", "campaign"),
-    "ad_group": ("customer", "campaign", "ad_group"),
-    "ad_group_ad": ("customer", "campaign", "ad_group", "ad_group_ad"),
+    "campaign": ("customer", "campaign", "campaign_budget"),
+    "ad_group": ("customer", "campaign", "campaign_budget", "ad_group"),
+    "ad_group_ad": ("customer", "campaign", "campaign_budget", "ad_group", "ad_group_ad"),
 }
-_TOP_LEVEL = ("customer", "campaign", "ad_group", "ad_group_ad", "segments", "metrics")
+_TOP_LEVEL = ("customer", "campaign", "campaign_budget", "ad_group", "ad_group_ad", "segments", "metrics")
 
 
 # -- planning: fields looked up, literals typed, the date range bounded -----------------------------------
@@ -732,6 +748,7 @@ class GoogleAdsApp:
         self.developer_token = developer_token
         self.access_token = access_token
         self.batch_rows = batch_rows  # searchStream batch size; tests lower it to see several batches
+        self.controls = Controls(self.platform)  # budget and status writes (the world itself never changes)
 
     @property
     def manager_customer_id(self) -> str:
@@ -747,6 +764,11 @@ class GoogleAdsApp:
                 self._authenticate(request)
                 names = [f"customers/{a.account_id}" for a in self.world.accounts.get(self.platform, [])]
                 return Response.json(200, {"resourceNames": names}, {"request-id": request_id})
+            mutate = _MUTATE_PATH.match(request.path)
+            if mutate is not None and request.method == "POST":
+                self._authenticate(request)
+                account = self._customer(mutate["customer"], request)
+                return self._mutate(account, mutate["service"], request, request_id)
             match = _PATH.match(request.path)
             if match is None or request.method != "POST":
                 return self.not_found(request)
@@ -815,6 +837,64 @@ class GoogleAdsApp:
             )
         return account
 
+    # -- mutates: campaign budgets, campaign and ad group statuses ------------------------------------
+    def _budget_micros(self, campaign: Campaign) -> int:
+        default = sum(self.world.daily_budget_cents(g, self.clock.as_of) for g in self.world.ad_groups(campaign))
+        return self.controls.budget(campaign.campaign_id, default * 10_000)
+
+    def _mutate(self, account: AdAccount, service: str, request: Request, request_id: str) -> Response:
+        """``<service>:mutate`` with ``update`` operations (all or none: partialFailure is not emulated)."""
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError as exc:
+            raise GoogleAdsApiError("INVALID_ARGUMENT", None, f"Invalid JSON payload received. {exc}.") from None
+        operations = body.get("operations") if isinstance(body, dict) else None
+        if not isinstance(operations, list) or not operations:
+            raise GoogleAdsApiError("INVALID_ARGUMENT", {"mutateError": "OPERATIONS_REQUIRED"},
+                                    "At least one operation is required.")
+        campaigns = {c.campaign_id: c for c in self.world.campaigns(account)}
+        groups = {g.ad_group_id: g for c in campaigns.values() for g in self.world.ad_groups(c)}
+        kind = {"campaignBudgets": "campaignBudgets", "campaigns": "campaigns", "adGroups": "adGroups"}[service]
+        changes: list[Callable[[], None]] = []
+        names: list[str] = []
+        for operation in operations:
+            update = operation.get("update") if isinstance(operation, dict) else None
+            if not isinstance(update, dict):
+                raise GoogleAdsApiError("INVALID_ARGUMENT", {"mutateError": "OPERATION_NOT_SUPPORTED"},
+                                        "The sandbox emulates update operations only.")
+            name = str(update.get("resourceName") or "")
+            prefix = f"customers/{account.account_id}/{kind}/"
+            entity_id = name.removeprefix(prefix) if name.startswith(prefix) else ""
+            known = groups if service == "adGroups" else campaigns
+            if entity_id not in known:
+                raise GoogleAdsApiError("NOT_FOUND", {"mutateError": "RESOURCE_NOT_FOUND"},
+                                        f"Resource was not found: {name!r}.")
+            changes.append(self._change(service, known[entity_id], update))
+            names.append(name)
+        for change in changes:  # every operation checked first: a bad one changes nothing
+            change()
+        return Response.json(200, {"results": [{"resourceName": n} for n in names]}, {"request-id": request_id})
+
+    def _change(self, service: str, entity: Campaign | AdGroup, update: dict[str, Any]) -> Callable[[], None]:
+        if service == "campaignBudgets":
+            assert isinstance(entity, Campaign)
+            amount = update.get("amountMicros")
+            if not (isinstance(amount, int) or (isinstance(amount, str) and amount.isdigit())) or int(amount) <= 0:
+                raise GoogleAdsApiError("INVALID_ARGUMENT",
+                                        {"campaignBudgetError": "NON_MULTIPLE_OF_MINIMUM_CURRENCY_UNIT"},
+                                        f"amountMicros must be a positive int64, not {amount!r}.")
+            old = self._budget_micros(entity)
+            return lambda: self.controls.set_budget("campaign_budget", entity.campaign_id, old, int(amount),
+                                                    "amount_micros")
+        status = update.get("status")
+        if status not in _STATUSES:
+            raise GoogleAdsApiError("INVALID_ARGUMENT", {"fieldError": "INVALID_VALUE"},
+                                    f"status must be one of {', '.join(_STATUSES)}, not {status!r}.")
+        entity_id = entity.ad_group_id if isinstance(entity, AdGroup) else entity.campaign_id
+        kind = "ad_group" if isinstance(entity, AdGroup) else "campaign"
+        old_status = self.controls.status(entity_id, "ENABLED")
+        return lambda: self.controls.set_status(kind, entity_id, old_status, status)
+
     # -- methods ---------------------------------------------------------------------------------
     def _search(self, account: AdAccount, query_plan: Plan, body: dict[str, Any], request_id: str) -> Response:
         size = body.get("pageSize", PAGE_ROWS)
@@ -876,17 +956,23 @@ class GoogleAdsApp:
         if resource == "customer":
             return [Scope(account, ads=tuple(self.world.all_ads(account)), as_of=as_of)]
         scopes: list[Scope] = []
+        status = self.controls.status
         for campaign in self.world.campaigns(account):
             groups = self.world.ad_groups(campaign)
+            written = {"budget_micros": self._budget_micros(campaign),
+                       "campaign_status": status(campaign.campaign_id, "ENABLED")}
             if resource == "campaign":
                 ads = tuple(ad for g in groups for ad in self.world.ads(g))
-                scopes.append(Scope(account, campaign, ads=ads, as_of=as_of))
+                scopes.append(Scope(account, campaign, ads=ads, as_of=as_of, **written))
                 continue
             for group in groups:
+                group_status = status(group.ad_group_id, "ENABLED")
                 if resource == "ad_group":
-                    scopes.append(Scope(account, campaign, group, ads=tuple(self.world.ads(group)), as_of=as_of))
+                    scopes.append(Scope(account, campaign, group, ads=tuple(self.world.ads(group)), as_of=as_of,
+                                        ad_group_status=group_status, **written))
                     continue
-                scopes.extend(Scope(account, campaign, group, ad, ads=(ad,), as_of=as_of)
+                scopes.extend(Scope(account, campaign, group, ad, ads=(ad,), as_of=as_of,
+                                    ad_group_status=group_status, **written)
                               for ad in self.world.ads(group))
         return scopes
 

@@ -4,6 +4,8 @@ Faithful where the connector depends on it: numbers as strings, empty metrics ab
 ``actions``/``action_values`` arrays with attribution windows, cursor paging with ``next``
 links, Graph error envelopes with codes and subcodes, usage headers, and restatement:
 conversions for a day keep maturing for 28 days after it (relative to the sandbox clock).
+Writes: ``POST /<version>/<ad set or campaign id>`` with ``daily_budget`` (minor units) or ``status``
+land in :class:`sandbox.controls.Controls` and show in the ad set / campaign reads.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
 
+from sandbox.controls import Controls
 from sandbox.server import Clock, Request, Response
-from sandbox.world import Ad, AdAccount, Reported, World
+from sandbox.world import Ad, AdAccount, AdGroup, Campaign, Reported, World
 
 DEFAULT_TOKEN = "sandbox-meta-token"
 MAX_PAGE = 500
@@ -37,7 +40,9 @@ WINDOWS = ("1d_click", "7d_click", "28d_click", "1d_view")
 
 _PATH = re.compile(r"^/(?P<version>v\d+\.\d+)/act_(?P<account>[^/]+)(?:/(?P<edge>[a-z_]+))?/?$")
 _RUN_PATH = re.compile(r"^/(?P<version>v\d+\.\d+)/(?P<run>\d{6,})(?:/(?P<edge>insights))?/?$")
+_OBJECT_PATH = re.compile(r"^/(?P<version>v\d+\.\d+)/(?P<object>\d{6,})/?$")
 _LEVELS = ("account", "campaign", "adset", "ad")
+_WRITABLE_STATUSES = ("ACTIVE", "PAUSED", "DELETED", "ARCHIVED")
 
 
 @dataclass
@@ -84,6 +89,8 @@ class MetaApp:
         # Paging re-requests the same report page after page: compute it once per clock.
         self._report_cache: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
+        self.controls = Controls(self.platform)  # budget and status writes (the world itself never changes)
+        self._objects: dict[str, Campaign | AdGroup] | None = None
 
     # -- HTTP ---------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
@@ -92,6 +99,9 @@ class MetaApp:
             request.query.update({k: v[-1] for k, v in parse_qs(request.body.decode(), keep_blank_values=True).items()})
         if request.method not in ("GET", "POST"):
             return _error(400, "Unsupported request method", 100, trace_seed=request.path)
+        obj = _OBJECT_PATH.match(request.path)
+        if obj is not None and obj["object"] in self._entities():
+            return self._object(self._entities()[obj["object"]], request)
         run = _RUN_PATH.match(request.path)
         match = _PATH.match(request.path)
         if match is None and run is None:
@@ -127,6 +137,56 @@ class MetaApp:
             return handlers[edge](account, request, usage)
         except _BadParamError as exc:
             return _error(400, f"(#100) {exc}", 100, kind="OAuthException", trace_seed=request.path)
+
+    # -- campaign and ad set objects: read and update (budget, status) ---------------------------------
+    def _entities(self) -> dict[str, Campaign | AdGroup]:
+        if self._objects is None:
+            objects: dict[str, Campaign | AdGroup] = {}
+            for account in self.world.accounts.get(self.platform, []):
+                for campaign in self.world.campaigns(account):
+                    objects[campaign.campaign_id] = campaign
+                    objects.update({g.ad_group_id: g for g in self.world.ad_groups(campaign)})
+            self._objects = objects
+        return self._objects
+
+    def _object_row(self, entity: Campaign | AdGroup) -> dict[str, Any]:
+        if isinstance(entity, AdGroup):
+            budget = self.controls.budget(entity.ad_group_id,
+                                          self.world.daily_budget_cents(entity, self.clock.as_of))
+            status = self.controls.status(entity.ad_group_id, "ACTIVE")
+            return {"id": entity.ad_group_id, "account_id": entity.campaign.account.account_id,
+                    "campaign_id": entity.campaign.campaign_id, "name": entity.name, "status": status,
+                    "effective_status": status, "daily_budget": str(budget)}
+        status = self.controls.status(entity.campaign_id, "ACTIVE")
+        row = {"id": entity.campaign_id, "account_id": entity.account.account_id, "name": entity.name,
+               "status": status, "effective_status": status}
+        if entity.campaign_id in self.controls.budgets:  # campaign budgets exist once someone sets one
+            row["daily_budget"] = str(self.controls.budgets[entity.campaign_id])
+        return row
+
+    def _object(self, entity: Campaign | AdGroup, request: Request) -> Response:
+        """``GET /<id>`` reads a campaign or ad set; ``POST /<id>`` with ``daily_budget`` or ``status`` updates it."""
+        if not self._authorized(request):
+            return _error(400, "Invalid OAuth access token - Cannot parse access token", 190, trace_seed=request.path)
+        if request.method == "GET":
+            return Response.json(200, _pick(self._object_row(entity), request, default=("id",), always=("id",)))
+        kind = "adset" if isinstance(entity, AdGroup) else "campaign"
+        entity_id = entity.ad_group_id if isinstance(entity, AdGroup) else entity.campaign_id
+        budget, status = request.param("daily_budget"), request.param("status")
+        if budget is None and status is None:
+            return _error(400, "(#100) The parameter daily_budget or status is required", 100, trace_seed=request.path)
+        if budget is not None and (not budget.isdigit() or int(budget) < 100):
+            return _error(400, f"(#100) Invalid parameter: daily_budget must be a whole number of minor units "
+                          f">= 100, not {budget!r}", 100, subcode=1885272, trace_seed=request.path)
+        if status is not None and status not in _WRITABLE_STATUSES:
+            return _error(400, f"(#100) Param status must be one of {{{', '.join(_WRITABLE_STATUSES)}}}", 100,
+                          trace_seed=request.path)
+        before = self._object_row(entity)
+        if budget is not None:
+            self.controls.set_budget(kind, entity_id, int(before.get("daily_budget") or 0), int(budget))
+        if status is not None:
+            self.controls.set_status(kind, entity_id, before["status"], status)
+        return Response.json(200, {"success": True})
 
     # -- async report runs ---------------------------------------------------------------------------
     def _start_run(self, account: AdAccount, request: Request, usage: dict[str, str]) -> Response:
@@ -223,7 +283,8 @@ class MetaApp:
     def _campaigns(self, account: AdAccount, request: Request, usage: dict[str, str]) -> Response:
         rows = [{
             "id": c.campaign_id, "account_id": account.account_id, "name": c.name, "objective": c.objective,
-            "status": "ACTIVE", "effective_status": "ACTIVE",
+            "status": self.controls.status(c.campaign_id, "ACTIVE"),
+            "effective_status": self.controls.status(c.campaign_id, "ACTIVE"),
             "created_time": self._timestamp(account, c.created_day, c.campaign_id),
             "updated_time": self._timestamp(account, c.created_day, c.campaign_id + "u"),
         } for c in self.world.campaigns(account)]
@@ -232,8 +293,10 @@ class MetaApp:
     def _ad_sets(self, account: AdAccount, request: Request, usage: dict[str, str]) -> Response:
         rows = [{
             "id": g.ad_group_id, "account_id": account.account_id, "campaign_id": c.campaign_id, "name": g.name,
-            "status": "ACTIVE", "effective_status": "ACTIVE",
-            "daily_budget": str(self.world.daily_budget_cents(g, self.clock.as_of)),
+            "status": self.controls.status(g.ad_group_id, "ACTIVE"),
+            "effective_status": self.controls.status(g.ad_group_id, "ACTIVE"),
+            "daily_budget": str(self.controls.budget(g.ad_group_id,
+                                                     self.world.daily_budget_cents(g, self.clock.as_of))),
             # A bid cap that moves with the budget revisions (minor units, like the budget).
             "bid_amount": str(max(100, self.world.daily_budget_cents(g, self.clock.as_of) // 40)),
             "optimization_goal": "OFFSITE_CONVERSIONS", "billing_event": "IMPRESSIONS",

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox.faults import FaultPlan, FaultRule, drift_json
@@ -106,6 +106,11 @@ class SandboxServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
 
+    def writes(self, platform: str | None = None) -> list[Any]:
+        """Budget and status changes accepted by the emulated write endpoints (``sandbox.controls.Write``)."""
+        return [w for app in self.apps if platform in (None, app.platform)
+                for w in getattr(getattr(app, "controls", None), "writes", [])]
+
     def url_for(self, platform: str) -> str:
         """Base URL of one platform's emulation, e.g. ``http://127.0.0.1:8731/meta``."""
         app = next(a for a in self.apps if a.platform == platform)
@@ -143,7 +148,7 @@ class SandboxServer:
         request = Request(method, parts.path[len(app.prefix):] or "/", query, headers, body,
                           f"{self.base_url}{app.prefix}")
         self.request_log.append((app.platform, request.path, query))
-        fault = self.faults.take(app.platform, request.path)
+        fault = self.faults.take(app.platform, request.path, request.method)
         if fault is None:
             return app.handle(request)
         if fault.kind in ("slow", "timeout"):

@@ -11,7 +11,8 @@ day's conversions keep growing while TikTok's attribution windows are open (the 
 Sandbox choices where the real API is vague or undocumented: ``clicks`` are destination (link)
 clicks, ``conversion`` is post-click plus post-view conversions of the optimisation event,
 ``stat_time_hour`` and non-BASIC reports are refused with 40002, an unknown path answers HTTP 404
-with the envelope and code 40400.
+with the envelope and code 40400. Writes: ``POST adgroup/budget/update/`` and ``adgroup/status/update/``
+(JSON bodies) land in :class:`sandbox.controls.Controls` and show in ``adgroup/get/``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from sandbox.controls import Controls
 from sandbox.server import Clock, Request, Response
 from sandbox.world import Ad, AdAccount, AdGroup, Campaign, World
 
@@ -146,16 +148,24 @@ class TikTokApp:
             f"{API_ROOT}/adgroup/get/": self._ad_groups,
             f"{API_ROOT}/ad/get/": self._ads,
         }
+        self._writes: dict[str, Callable[[Request], dict[str, Any]]] = {
+            f"{API_ROOT}/adgroup/budget/update/": self._update_budgets,
+            f"{API_ROOT}/adgroup/status/update/": self._update_statuses,
+        }
+        self.controls = Controls(self.platform)  # budget and status writes (the world itself never changes)
 
     # -- HTTP ---------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
         """Answer one request; failures travel as HTTP 200 with a non-zero code."""
-        route = self._routes.get(request.path.rstrip("/") + "/")
+        path = request.path.rstrip("/") + "/"
+        route = self._routes.get(path) or self._writes.get(path)
         if route is None:
             return self.not_found(request)
+        expected = "POST" if path in self._writes else "GET"
         try:
-            if request.method != "GET":
-                raise _ApiError(CODE_BAD_PARAMETER, f"Request method {request.method} is not supported, use GET.")
+            if request.method != expected:
+                raise _ApiError(CODE_BAD_PARAMETER,
+                                f"Request method {request.method} is not supported, use {expected}.")
             self._authorize(request)
             data = route(request)
         except _ApiError as exc:
@@ -278,14 +288,69 @@ class TikTokApp:
                 if _kept(filters, campaign_ids=c.campaign_id, adgroup_ids=g.ad_group_id)]
         return _page([_pick(r, _json_list(request, "fields")) for r in rows], *_paging(request))
 
+    # -- writes ---------------------------------------------------------------------------------
+    def _body(self, request: Request) -> dict[str, Any]:
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError as exc:
+            raise _ApiError(CODE_BAD_PARAMETER, "The request body is not valid JSON.") from exc
+        if not isinstance(body, dict):
+            raise _ApiError(CODE_BAD_PARAMETER, "The request body must be a JSON object.")
+        return body
+
+    def _groups_of(self, body: dict[str, Any]) -> dict[str, AdGroup]:
+        advertiser_id = str(body.get("advertiser_id") or "")
+        account = self.world.account(self.platform, advertiser_id)
+        if account is None:
+            raise _ApiError(CODE_NO_PERMISSION, f"No permission to operate advertiser {advertiser_id}.")
+        return {g.ad_group_id: g for c in self.world.campaigns(account) for g in self.world.ad_groups(c)}
+
+    def _update_budgets(self, request: Request) -> dict[str, Any]:
+        """``adgroup/budget/update/``: ``{"advertiser_id", "budget": [{"adgroup_id", "budget"}]}`` (main units)."""
+        body = self._body(request)
+        groups = self._groups_of(body)
+        updates = body.get("budget")
+        if not isinstance(updates, list) or not updates:
+            raise _ApiError(CODE_BAD_PARAMETER, "budget: Missing data for required field.")
+        checked = []
+        for item in updates:
+            group_id = str((item or {}).get("adgroup_id") or "") if isinstance(item, dict) else ""
+            amount = item.get("budget") if isinstance(item, dict) else None
+            if group_id not in groups:
+                raise _ApiError(CODE_BAD_PARAMETER, f"adgroup_id: {group_id or 'missing'} does not exist.")
+            if not isinstance(amount, int | float) or amount < 1:
+                raise _ApiError(CODE_BAD_PARAMETER, f"budget: must be a number >= 1, not {amount!r}.")
+            checked.append((groups[group_id], round(float(amount) * 100)))
+        for group, cents in checked:
+            self.controls.set_budget("adgroup", group.ad_group_id, self._budget_cents(group), cents)
+        return {}
+
+    def _update_statuses(self, request: Request) -> dict[str, Any]:
+        """``adgroup/status/update/``: ``{"advertiser_id", "adgroup_ids", "operation_status"}``."""
+        body = self._body(request)
+        groups = self._groups_of(body)
+        status = body.get("operation_status")
+        if status not in ("ENABLE", "DISABLE", "DELETE"):
+            raise _ApiError(CODE_BAD_PARAMETER, "operation_status: Must be one of ENABLE, DISABLE, DELETE.")
+        ids = body.get("adgroup_ids")
+        if not isinstance(ids, list) or not ids or any(str(i) not in groups for i in ids):
+            raise _ApiError(CODE_BAD_PARAMETER, "adgroup_ids: unknown or missing ad group ids.")
+        for group_id in map(str, ids):
+            self.controls.set_status("adgroup", group_id, self.controls.status(group_id, "ENABLE"), status)
+        return {"adgroup_ids": [str(i) for i in ids], "status": status}
+
+    def _budget_cents(self, group: AdGroup) -> int:
+        return self.controls.budget(group.ad_group_id, group.daily_budget_cents)
+
     def _ad_group_row(self, group: AdGroup) -> dict[str, Any]:
         campaign = group.campaign
+        status = self.controls.status(group.ad_group_id, "ENABLE")
         return {"advertiser_id": campaign.account.account_id, "campaign_id": campaign.campaign_id,
                 "campaign_name": campaign.name, "adgroup_id": group.ad_group_id, "adgroup_name": group.name,
-                "budget_mode": "BUDGET_MODE_DAY", "budget": group.daily_budget_cents / 100,
+                "budget_mode": "BUDGET_MODE_DAY", "budget": self._budget_cents(group) / 100,
                 "schedule_start_time": f"{group.start_day.isoformat()} 00:00:00",
-                "optimization_goal": "CONVERT", "billing_event": "OCPM", "operation_status": "ENABLE",
-                "secondary_status": "ADGROUP_STATUS_DELIVERY_OK",
+                "optimization_goal": "CONVERT", "billing_event": "OCPM", "operation_status": status,
+                "secondary_status": "ADGROUP_STATUS_DELIVERY_OK" if status == "ENABLE" else "ADGROUP_STATUS_DISABLE",
                 **_audit(group.ad_group_id, campaign.created_day, group.start_day)}
 
     def _ads(self, request: Request) -> dict[str, Any]:
