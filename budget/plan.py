@@ -1,0 +1,259 @@
+"""From daily attributed rows to curves, recommendations and forecasts as Arrow tables.
+
+The glue the dbt Python models (``models/marts/budget``) and ``adlake budget plan`` share. Input rows: one per
+channel and day with ``attribution_channel``, ``date_day``, ``spend``, ``attributed_conversions`` and
+``attributed_value`` (``rpt_attribution_channel`` for one attribution model). Days a channel has no row count
+as no spend and no response, over the whole span of days in the input.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from budget import VALUE_BASIS
+from budget.allocate import ChannelInput, allocate
+from budget.curves import Curve, fit_curve
+from budget.forecast import backtest, forecast
+
+METRICS = ("value", "conversions")
+
+CURVES_SCHEMA = pa.schema([
+    ("attribution_channel", pa.string()),
+    ("response_metric", pa.string()),
+    ("status", pa.string()),
+    ("reason", pa.string()),
+    ("value_basis", pa.string()),
+    ("n_days", pa.int32()),
+    ("first_date", pa.date32()),
+    ("last_date", pa.date32()),
+    ("spend_min", pa.float64()),
+    ("spend_max", pa.float64()),
+    ("spend_mean", pa.float64()),
+    ("spend_cv", pa.float64()),
+    ("current_spend", pa.float64()),
+    ("beta", pa.float64()),
+    ("half_saturation", pa.float64()),
+    ("shape", pa.float64()),
+    ("decay", pa.float64()),
+    ("r2", pa.float64()),
+    ("residual_sd", pa.float64()),
+    ("last_adstock", pa.float64()),
+    ("response_at_current", pa.float64()),
+    ("marginal_return_at_current", pa.float64()),
+    ("backtest_status", pa.string()),
+    ("backtest_holdout_days", pa.int32()),
+    ("backtest_mape", pa.float64()),
+    ("backtest_wape", pa.float64()),
+])
+
+RECOMMENDATIONS_SCHEMA = pa.schema([
+    ("attribution_channel", pa.string()),
+    ("mode", pa.string()),
+    ("target", pa.float64()),
+    ("binding_constraint", pa.string()),
+    ("reason", pa.string()),
+    ("value_basis", pa.string()),
+    ("current_spend", pa.float64()),
+    ("recommended_spend", pa.float64()),
+    ("lower_bound", pa.float64()),
+    ("upper_bound", pa.float64()),
+    ("current_value", pa.float64()),
+    ("recommended_value", pa.float64()),
+    ("expected_value_change", pa.float64()),
+    ("current_conversions", pa.float64()),
+    ("recommended_conversions", pa.float64()),
+    ("expected_conversions_change", pa.float64()),
+    ("marginal_roas", pa.float64()),
+    ("marginal_cpa", pa.float64()),
+])
+
+FORECAST_SCHEMA = pa.schema([
+    ("attribution_channel", pa.string()),
+    ("response_metric", pa.string()),
+    ("scenario", pa.string()),
+    ("horizon_day", pa.int32()),
+    ("forecast_date", pa.date32()),
+    ("spend", pa.float64()),
+    ("predicted", pa.float64()),
+    ("predicted_low", pa.float64()),
+    ("predicted_high", pa.float64()),
+    ("cumulative_spend", pa.float64()),
+    ("cumulative_predicted", pa.float64()),
+    ("cumulative_low", pa.float64()),
+    ("cumulative_high", pa.float64()),
+])
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The knobs (the dbt vars ``budget_*`` carry them)."""
+
+    min_days: int = 21
+    min_spend_cv: float = 0.1
+    min_r2: float = 0.0
+    current_days: int = 7
+    down: float = 0.3
+    up: float = 0.3
+    max_extrapolation: float = 1.5
+    step_share: float = 0.001
+    mode: str = "max_value"
+    target: float | None = None
+    holdout_days: int = 7
+    horizon_days: int = 28
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Settings:
+        """Settings from a mapping, ignoring unknown keys and ``None`` values (the defaults stay)."""
+        known = {f.name: f.type for f in fields(cls)}
+        out = {}
+        for key, value in values.items():
+            if key in known and value is not None:
+                out[key] = value if key in ("mode",) else (int(value) if known[key] == "int" else float(value))
+        return cls(**out)
+
+
+@dataclass(frozen=True)
+class Series:
+    """One channel's daily series over the input's days."""
+
+    first_date: date
+    spend: np.ndarray
+    conversions: np.ndarray
+    value: np.ndarray
+
+
+def daily_series(rows: pa.Table) -> dict[str, Series]:
+    """Channel -> its daily series (missing days as 0), over the span of days in ``rows``."""
+    if rows.num_rows == 0:
+        return {}
+    data = rows.select(["attribution_channel", "date_day", "spend", "attributed_conversions",
+                        "attributed_value"]).to_pylist()
+    first = min(r["date_day"] for r in data)
+    days = (max(r["date_day"] for r in data) - first).days + 1
+    out: dict[str, Series] = {}
+    for r in data:
+        channel = r["attribution_channel"]
+        if channel not in out:
+            out[channel] = Series(first, np.zeros(days), np.zeros(days), np.zeros(days))
+        i = (r["date_day"] - first).days
+        out[channel].spend[i] += float(r["spend"] or 0.0)
+        out[channel].conversions[i] += float(r["attributed_conversions"] or 0.0)
+        out[channel].value[i] += float(r["attributed_value"] or 0.0)
+    return dict(sorted(out.items()))
+
+
+def response_curves(series: Mapping[str, Series], settings: Settings) -> pa.Table:
+    """One row per channel and response metric: the fit (or why none), current spend, backtest."""
+    rows = []
+    options = {"min_days": settings.min_days, "min_spend_cv": settings.min_spend_cv, "min_r2": settings.min_r2}
+    for channel, s in series.items():
+        current = float(s.spend[-settings.current_days:].mean())
+        for metric in METRICS:
+            y = s.value if metric == "value" else s.conversions
+            fit = fit_curve(s.spend, y, **options)
+            test = backtest(s.spend, y, settings.holdout_days, **options)
+            row = fit.as_row()
+            row.update(
+                attribution_channel=channel, response_metric=metric, value_basis=VALUE_BASIS,
+                first_date=s.first_date, last_date=s.first_date + timedelta(days=len(s.spend) - 1),
+                current_spend=current,
+                response_at_current=fit.curve.response(current) if fit.fitted else None,
+                marginal_return_at_current=fit.curve.marginal(current) if fit.fitted else None,
+                backtest_status=test.status, backtest_holdout_days=test.holdout_days,
+                backtest_mape=test.mape, backtest_wape=test.wape,
+            )
+            if not fit.fitted:
+                row.update(r2=None, residual_sd=None, last_adstock=None)
+            rows.append(row)
+    return pa.Table.from_pylist(rows, schema=CURVES_SCHEMA) if rows else CURVES_SCHEMA.empty_table()
+
+
+def _curve(row: Mapping[str, Any]) -> Curve | None:
+    if row["status"] != "fitted" or row["beta"] is None:
+        return None
+    return Curve(beta=row["beta"], half_saturation=row["half_saturation"], shape=row["shape"], decay=row["decay"])
+
+
+def channel_inputs(curves: pa.Table) -> dict[str, ChannelInput]:
+    """The allocator's inputs from a curves table (fitted rows give curves; the rest keep current spend)."""
+    by_channel: dict[str, dict[str, Any]] = {}
+    for row in curves.to_pylist():
+        entry = by_channel.setdefault(row["attribution_channel"], {"current": row["current_spend"], "max": None})
+        entry[row["response_metric"]] = _curve(row)
+        if row["spend_max"] is not None:
+            entry["max"] = max(entry["max"] or 0.0, row["spend_max"])
+    return {c: ChannelInput(e["current"] or 0.0, e.get("value"), e.get("conversions"), e["max"])
+            for c, e in sorted(by_channel.items())}
+
+
+def recommendations(curves: pa.Table, settings: Settings) -> pa.Table:
+    """One row per channel: current and recommended daily spend, expected daily change, the reason."""
+    inputs = channel_inputs(curves)
+    if not inputs:
+        return RECOMMENDATIONS_SCHEMA.empty_table()
+    result = allocate(inputs, mode=settings.mode, target=settings.target, down=settings.down, up=settings.up,
+                      max_extrapolation=settings.max_extrapolation, step_share=settings.step_share)
+    rows = [{
+        "attribution_channel": a.channel, "mode": settings.mode, "target": settings.target,
+        "binding_constraint": a.binding, "reason": a.reason, "value_basis": VALUE_BASIS,
+        "current_spend": a.current_spend, "recommended_spend": a.recommended_spend,
+        "lower_bound": a.lower_bound, "upper_bound": a.upper_bound,
+        "current_value": a.current_value, "recommended_value": a.recommended_value,
+        "expected_value_change": a.value_change,
+        "current_conversions": a.current_conversions, "recommended_conversions": a.recommended_conversions,
+        "expected_conversions_change": a.conversions_change,
+        "marginal_roas": a.marginal_roas, "marginal_cpa": a.marginal_cpa,
+    } for a in result]
+    return pa.Table.from_pylist(rows, schema=RECOMMENDATIONS_SCHEMA)
+
+
+def forecasts(curves: pa.Table, recommended: pa.Table, settings: Settings) -> pa.Table:
+    """Channel x metric x scenario (current, recommended) x horizon day, for fitted curves only."""
+    planned = {r["attribution_channel"]: r["recommended_spend"] for r in recommended.to_pylist()}
+    rows = []
+    for row in curves.to_pylist():
+        curve = _curve(row)
+        if curve is None:
+            continue
+        scenarios = {"current": row["current_spend"], "recommended": planned.get(row["attribution_channel"])}
+        for scenario, spend in scenarios.items():
+            if spend is None:
+                continue
+            for day in forecast(curve, spend, settings.horizon_days, last_adstock=row["last_adstock"],
+                                residual_sd=row["residual_sd"] or 0.0):
+                rows.append({
+                    "attribution_channel": row["attribution_channel"], "response_metric": row["response_metric"],
+                    "scenario": scenario, "horizon_day": day.horizon_day,
+                    "forecast_date": row["last_date"] + timedelta(days=day.horizon_day),
+                    "spend": day.spend, "predicted": day.response, "predicted_low": day.low,
+                    "predicted_high": day.high, "cumulative_spend": day.spend * day.horizon_day,
+                    "cumulative_predicted": day.cumulative_response, "cumulative_low": day.cumulative_low,
+                    "cumulative_high": day.cumulative_high,
+                })
+    return pa.Table.from_pylist(rows, schema=FORECAST_SCHEMA) if rows else FORECAST_SCHEMA.empty_table()
+
+
+def plan(rows: pa.Table, settings: Settings) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """Curves, recommendations and forecasts for the input rows."""
+    curves = response_curves(daily_series(rows), settings)
+    recommended = recommendations(curves, settings)
+    return curves, recommended, forecasts(curves, recommended, settings)
+
+
+def totals(recommended: pa.Table) -> dict[str, float]:
+    """Sums of the recommendation table's daily spends and expected changes (NULLs as 0)."""
+    out = {}
+    for name in ("current_spend", "recommended_spend", "expected_value_change", "expected_conversions_change"):
+        out[name] = math.fsum(v or 0.0 for v in recommended[name].to_pylist())
+    return out
+
+
+__all__: Sequence[str] = ("CURVES_SCHEMA", "FORECAST_SCHEMA", "RECOMMENDATIONS_SCHEMA", "Settings", "daily_series",
+                          "forecasts", "plan", "recommendations", "response_curves", "totals")
