@@ -8,14 +8,17 @@ as no spend and no response, over the whole span of days in the input.
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from budget import VALUE_BASIS
 from budget.allocate import ChannelInput, allocate
@@ -117,6 +120,34 @@ class Settings:
             if key in known and value is not None:
                 out[key] = value if key in ("mode",) else (int(value) if known[key] == "int" else float(value))
         return cls(**out)
+
+
+def settings_from_config(get: Callable[[str], Any]) -> Settings:
+    """Settings from a dbt Python model's config (``dbt.config.get``): keys ``budget_<field>``, rendered from
+    ``var()`` in the model's YAML, so numbers may come as their text and ``null`` as ``None`` or ``'None'``."""
+    values = {}
+    for f in fields(Settings):
+        value = get(f"budget_{f.name}")
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError, SyntaxError):
+                value = ast.literal_eval(value)
+        values[f.name] = None if value in ("None", "none", "null", "") else value
+    return Settings.from_mapping(values)
+
+
+def attribution_rows(report: pa.Table, attribution_model: str) -> pa.Table:
+    """The paid channel-days of one attribution model from ``rpt_attribution_channel`` rows, in the input
+    columns of :func:`daily_series` (spend in the reporting currency, as double)."""
+    rows = report.filter(pc.equal(report["attribution_model"], attribution_model))
+    paid = pc.unique(rows.filter(pc.greater(rows["spend_reporting"].cast(pa.float64()), 0.0))["attribution_channel"])
+    rows = rows.filter(pc.is_in(rows["attribution_channel"], value_set=paid))
+    return pa.table({
+        "attribution_channel": rows["attribution_channel"].cast(pa.string()),
+        "date_day": rows["date_day"].cast(pa.date32()),
+        "spend": pc.fill_null(rows["spend_reporting"].cast(pa.float64()), 0.0),
+        "attributed_conversions": pc.fill_null(rows["attributed_conversions"].cast(pa.float64()), 0.0),
+        "attributed_value": pc.fill_null(rows["attributed_value"].cast(pa.float64()), 0.0),
+    })
 
 
 @dataclass(frozen=True)
@@ -255,5 +286,6 @@ def totals(recommended: pa.Table) -> dict[str, float]:
     return out
 
 
-__all__: Sequence[str] = ("CURVES_SCHEMA", "FORECAST_SCHEMA", "RECOMMENDATIONS_SCHEMA", "Settings", "daily_series",
-                          "forecasts", "plan", "recommendations", "response_curves", "totals")
+__all__: Sequence[str] = ("CURVES_SCHEMA", "FORECAST_SCHEMA", "RECOMMENDATIONS_SCHEMA", "Settings", "attribution_rows",
+                          "daily_series", "forecasts", "plan", "recommendations", "response_curves",
+                          "settings_from_config", "totals")
