@@ -81,7 +81,20 @@ def build_parser() -> argparse.ArgumentParser:
     hooks.add_argument("--workers", type=int, default=1, help="receiving processes (default 1)")
 
     _add_sandbox_parser(commands)
+    _add_budget_parser(commands)
     return parser
+
+
+def _add_budget_parser(commands: Any) -> None:
+    """``adlake budget ...``: budget recommendations (and actions) on the budget marts."""
+    budget = commands.add_parser("budget", help="budget recommendations from the response-curve marts")
+    budget_commands = budget.add_subparsers(dest="budget_command", required=True, metavar="SUBCOMMAND")
+    plan = budget_commands.add_parser("plan", help="print the recommended daily spend per channel "
+                                                   "(marts.rpt_budget_recommendations, or recomputed for --mode)")
+    plan.add_argument("--mode", choices=["max_value", "target_roas", "cap_cpa"], default=None,
+                      help="recompute from the fitted curves in this mode (default: the built table)")
+    plan.add_argument("--target", type=float, default=None, help="target_roas: the ROAS to keep; cap_cpa: the CPA cap")
+    plan.add_argument("--duckdb", default=None, help="the lake's DuckDB file (default: the configured lake's)")
 
 
 def _add_sandbox_parser(commands: Any) -> None:
@@ -222,6 +235,18 @@ def _cmd_attribute(args: argparse.Namespace) -> None:
                   half_life_days=args.half_life_days)
 
 
+def _cmd_budget(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from pipelines.lake import Lake
+
+    if args.budget_command == "plan":
+        from flows.budget_plan import budget_plan, render_plan
+
+        path = Path(args.duckdb) if args.duckdb else Lake().settings.duckdb_path
+        render_plan(budget_plan(path, mode=args.mode, target=args.target))
+
+
 def _cmd_serve_webhooks(args: argparse.Namespace) -> None:
     from pipelines.webhooks.service import serve
 
@@ -313,7 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     handlers = {"demo": _cmd_demo, "run": _cmd_run, "publish": _cmd_publish, "bench": _cmd_bench,
-                "attribute": _cmd_attribute,
+                "attribute": _cmd_attribute, "budget": _cmd_budget,
                 "sandbox": _cmd_sandbox, "serve-webhooks": _cmd_serve_webhooks}
     try:
         # `attribute` runs no flow: it does not pay Prefect's import (seconds on a loaded machine).
