@@ -181,13 +181,13 @@ def _result(name: str, channel: ChannelInput, spend: float, lo: float, hi: float
     elif spend >= hi - tol:
         binding = "extrapolation_cap" if capped else "upper_bound"
         reason = ("raised to the cap of the observed spend range: never extrapolated further" if capped
-                  else "raised to its upper bound: the best marginal return of all channels")
+                  else "raised to its upper bound: its marginal return there still beats the other channels'")
     elif stopped == "unreachable":
         binding = "target_unreachable"
         reason = f"cut to its lower bound: the ROAS target {target:g} is out of reach even at the lower bounds"
     elif spend <= lo + tol:
         binding = "lower_bound"
-        reason = "cut to its lower bound: the lowest marginal return of all channels"
+        reason = "cut to its lower bound: its marginal return there is still below the other channels'"
         if stopped == "cap":
             reason = f"cut to its lower bound: marginal CPA above the cap {target:g}"
     elif stopped == "cap":
