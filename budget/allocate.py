@@ -4,7 +4,8 @@ Field notes 7.3 and Meridian's ``BudgetOptimizer``: every channel starts at its 
 budget goes, one step at a time, to the channel whose next step returns the most (``(R(x + d) - R(x)) / d``),
 a channel frozen at its upper bound. For concave curves this is the optimum up to one step; for S-shaped ones it
 is the greedy answer (tests check it against a brute-force grid). Bounds: ``[1 - down, 1 + up] x`` current spend,
-the upper one never past ``max_extrapolation x`` the highest daily spend observed. Channels without a fitted
+the upper one never past ``max_extrapolation x`` the highest spend observed (``budget.plan`` passes the highest
+adstock: the highest steady-state spend the data show). Channels without a fitted
 curve keep their current spend.
 
 Modes:

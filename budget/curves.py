@@ -22,7 +22,7 @@ DECAYS = tuple(round(0.1 * i, 1) for i in range(10))  # 0 .. 0.9
 SHAPES = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
 HALF_SATURATION_POINTS = 17  # geometric grid from 0.2x to 5x the median adstock
 MAX_DECAY = 0.95
-SHAPE_RANGE = (0.3, 5.0)
+SHAPE_RANGE = (0.3, 3.0)  # Robyn's alpha range is 0.5-3; beyond 3 a Hill curve is a step
 
 FITTED = "fitted"
 TOO_FEW_DAYS = "too_few_days"
@@ -77,6 +77,10 @@ class FitResult:
     r2: float | None = None
     residual_sd: float | None = None
     last_adstock: float | None = None
+    # The adstock's range under the fitted decay: at steady state a daily spend x is an adstock x, so this is the
+    # range of daily spend whose response the data actually show (narrower than spend's when it carries over).
+    adstock_min: float | None = None
+    adstock_max: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -178,12 +182,13 @@ def fit_curve(spend: Sequence[float] | np.ndarray, response: Sequence[float] | n
     r2 = 1.0 - float((residuals ** 2).sum()) / sst if sst > 0 else 0.0
     dof = max(len(x) - 4, 1)
     residual_sd = float(math.sqrt((residuals ** 2).sum() / dof))
-    last = float(geometric_adstock(x, decay)[-1])
+    adstock = geometric_adstock(x, decay)
     status, reason = FITTED, f"Hill curve fitted on {len(x)} days (R2 {r2:.2f})"
     if r2 < min_r2:
         status, reason = POOR_FIT, f"the curve explains too little (R2 {r2:.2f} < {min_r2:g})"
     return FitResult(status, reason, len(x), float(x.min()), float(x.max()), mean, cv, curve=curve, r2=r2,
-                     residual_sd=residual_sd, last_adstock=last)
+                     residual_sd=residual_sd, last_adstock=float(adstock[-1]), adstock_min=float(adstock.min()),
+                     adstock_max=float(adstock.max()))
 
 
 def _refine(x: np.ndarray, y: np.ndarray, sse: float, decay: float, k: float, s: float,

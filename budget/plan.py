@@ -40,6 +40,8 @@ CURVES_SCHEMA = pa.schema([
     ("spend_max", pa.float64()),
     ("spend_mean", pa.float64()),
     ("spend_cv", pa.float64()),
+    ("adstock_min", pa.float64()),
+    ("adstock_max", pa.float64()),
     ("current_spend", pa.float64()),
     ("beta", pa.float64()),
     ("half_saturation", pa.float64()),
@@ -100,7 +102,7 @@ class Settings:
 
     min_days: int = 21
     min_spend_cv: float = 0.1
-    min_r2: float = 0.0
+    min_r2: float = 0.3
     current_days: int = 7
     down: float = 0.3
     up: float = 0.3
@@ -137,8 +139,20 @@ def settings_from_config(get: Callable[[str], Any]) -> Settings:
 
 def attribution_rows(report: pa.Table, attribution_model: str) -> pa.Table:
     """The paid channel-days of one attribution model from ``rpt_attribution_channel`` rows, in the input
-    columns of :func:`daily_series` (spend in the reporting currency, as double)."""
+    columns of :func:`daily_series` (spend in the reporting currency, as double).
+
+    Only the days from the first to the last with anything attributed (any channel) count: spend reported for days
+    whose touches and conversions are not in the lake (a source loaded further back than the journeys) would read
+    as spend without response.
+    """
     rows = report.filter(pc.equal(report["attribution_model"], attribution_model))
+    credited = rows.filter(pc.greater(pc.fill_null(rows["attributed_conversions"].cast(pa.float64()), 0.0), 0.0))
+    if credited.num_rows == 0:
+        rows = rows.slice(0, 0)
+    else:
+        span = pc.min_max(credited["date_day"])
+        rows = rows.filter(pc.and_(pc.greater_equal(rows["date_day"], span["min"]),
+                                   pc.less_equal(rows["date_day"], span["max"])))
     paid = pc.unique(rows.filter(pc.greater(rows["spend_reporting"].cast(pa.float64()), 0.0))["attribution_channel"])
     rows = rows.filter(pc.is_in(rows["attribution_channel"], value_set=paid))
     return pa.table({
@@ -201,13 +215,13 @@ def response_curves(series: Mapping[str, Series], settings: Settings) -> pa.Tabl
                 backtest_mape=test.mape, backtest_wape=test.wape,
             )
             if not fit.fitted:
-                row.update(r2=None, residual_sd=None, last_adstock=None)
+                row.update(residual_sd=None, last_adstock=None, adstock_min=None, adstock_max=None)
             rows.append(row)
     return pa.Table.from_pylist(rows, schema=CURVES_SCHEMA) if rows else CURVES_SCHEMA.empty_table()
 
 
 def _curve(row: Mapping[str, Any]) -> Curve | None:
-    if row["status"] != "fitted" or row["beta"] is None:
+    if row["status"] != "fitted" or row.get("beta") is None:
         return None
     return Curve(beta=row["beta"], half_saturation=row["half_saturation"], shape=row["shape"], decay=row["decay"])
 
@@ -218,8 +232,11 @@ def channel_inputs(curves: pa.Table) -> dict[str, ChannelInput]:
     for row in curves.to_pylist():
         entry = by_channel.setdefault(row["attribution_channel"], {"current": row["current_spend"], "max": None})
         entry[row["response_metric"]] = _curve(row)
-        if row["spend_max"] is not None:
-            entry["max"] = max(entry["max"] or 0.0, row["spend_max"])
+        # The extrapolation cap: the highest adstock of a fitted curve (the steady-state spend the data show),
+        # else the highest daily spend; the lower of the two metrics'.
+        observed = row["adstock_max"] if entry[row["response_metric"]] and row.get("adstock_max") else row["spend_max"]
+        if observed is not None:
+            entry["max"] = observed if entry["max"] is None else min(entry["max"], observed)
     return {c: ChannelInput(e["current"] or 0.0, e.get("value"), e.get("conversions"), e["max"])
             for c, e in sorted(by_channel.items())}
 

@@ -31,7 +31,8 @@ CURVES_SQL = """
 select
     attribution_channel, attribution_model, reporting_currency, response_metric, status,
     beta, half_saturation_spend_reporting as half_saturation, shape, adstock_decay as decay,
-    observed_max_spend_reporting as spend_max, current_spend_reporting as current_spend
+    observed_max_spend_reporting as spend_max, observed_max_adstock_reporting as adstock_max,
+    current_spend_reporting as current_spend
 from marts.fct_budget_response_curves
 order by attribution_channel, response_metric
 """

@@ -71,6 +71,10 @@ def _report(days: int = 40) -> pa.Table:
                          "attributed_value": value[i] * scale})
             rows.append({"attribution_model": model, "attribution_channel": "email", "date_day": day,
                          "spend_reporting": None, "attributed_conversions": 3.0, "attributed_value": 90.0})
+        for i in range(1, 11):  # spend loaded further back than the journeys: nothing attributed on those days
+            rows.append({"attribution_model": model, "attribution_channel": "paid_search:google_ads",
+                         "date_day": date(2026, 10, 1) - timedelta(days=i), "spend_reporting": Decimal("500"),
+                         "attributed_conversions": 0.0, "attributed_value": 0.0})
     return pa.Table.from_pylist(rows, schema=pa.schema([
         ("attribution_model", pa.string()), ("attribution_channel", pa.string()), ("date_day", pa.date32()),
         ("spend_reporting", pa.decimal128(18, 6)), ("attributed_conversions", pa.float64()),
@@ -83,6 +87,8 @@ def test_models_chain_on_the_chosen_attribution_model():
     assert sorted(set(curves["attribution_channel"].to_pylist())) == ["paid_search:google_ads"]  # email: no spend
     value = next(r for r in curves.to_pylist() if r["response_metric"] == "value")
     assert value["status"] == "fitted" and value["r2"] > 0.99
+    assert value["n_days"] == 40 and value["first_date"] == date(2026, 10, 1)  # the spend-only days are left out
+    assert value["spend_max"] >= value["adstock_max"] >= value["adstock_min"] >= value["spend_min"]
     assert value["beta"] == pytest.approx(3000.0, rel=0.1)  # markov's rows, not last_touch's doubled ones
     recs = _module("int_budget__recommendations").model(_Dbt({"int_budget__response_curves": curves}), None)
     assert recs.schema.equals(RECOMMENDATIONS_SCHEMA) and recs.num_rows == 1

@@ -28,7 +28,8 @@ def lake_file(tmp_path: Path) -> Path:
         create table marts.fct_budget_response_curves as select
             attribution_channel, 'markov' as attribution_model, 'PLN' as reporting_currency, response_metric,
             status, beta, half_saturation as half_saturation_spend_reporting, shape, decay as adstock_decay,
-            spend_max as observed_max_spend_reporting, current_spend as current_spend_reporting
+            spend_max as observed_max_spend_reporting, adstock_max as observed_max_adstock_reporting,
+            current_spend as current_spend_reporting
         from curves""")
     con.execute("""
         create table marts.rpt_budget_recommendations as select

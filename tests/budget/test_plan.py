@@ -74,6 +74,11 @@ def test_other_modes_from_the_curves_table():
     curves, _, _ = plan(_rows(), Settings())
     inputs = channel_inputs(curves)
     assert inputs["paid_social:tiktok_ads"].value_curve is None
+    # The extrapolation cap is the highest adstock (steady-state spend the data show), below the highest spend.
+    google = next(r for r in curves.to_pylist() if r["attribution_channel"] == "paid_search:google_ads")
+    assert inputs["paid_search:google_ads"].max_observed_spend <= google["spend_max"]
+    assert inputs["paid_social:tiktok_ads"].max_observed_spend == pytest.approx(
+        next(r for r in curves.to_pylist() if r["attribution_channel"] == "paid_social:tiktok_ads")["spend_max"])
     capped = recommendations(curves, Settings(mode="cap_cpa", target=30.0))
     assert set(capped["mode"].to_pylist()) == {"cap_cpa"}
     t = totals(capped)

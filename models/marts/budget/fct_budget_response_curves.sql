@@ -44,6 +44,8 @@ final as (
         cast(response_curves.spend_max as double) as observed_max_spend_reporting,
         cast(response_curves.spend_mean as double) as observed_mean_spend_reporting,
         cast(response_curves.spend_cv as double) as spend_coefficient_of_variation,
+        cast(response_curves.adstock_min as double) as observed_min_adstock_reporting,
+        cast(response_curves.adstock_max as double) as observed_max_adstock_reporting,
         cast(response_curves.current_spend as double) as current_spend_reporting,
 
         -- numerics: at current spend
