@@ -92,7 +92,7 @@ def allocate(channels: Mapping[str, ChannelInput], *, mode: str = "max_value", t
         target: The ROAS target (``target_roas``) or the CPA cap (``cap_cpa``).
         down: Lowest recommended spend as a share below current (0.3 = -30 %).
         up: Highest recommended spend as a share above current.
-        max_extrapolation: Never recommend more than this times the highest daily spend observed.
+        max_extrapolation: Never recommend more than this times the channel's ``max_observed_spend``.
         step_share: Step size as a share of the total current budget.
 
     Returns:
