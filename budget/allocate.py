@@ -36,6 +36,7 @@ class ChannelInput:
     value_curve: Curve | None = None
     conversions_curve: Curve | None = None
     max_observed_spend: float | None = None
+    note: str | None = None  # why there is no curve (the fit's reason), for the recommendation's words
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,9 @@ def _result(name: str, channel: ChannelInput, spend: float, lo: float, hi: float
     curve = cc if mode == "cap_cpa" else vc
     tol = 1e-9 * max(current, 1.0)
     if curve is None:
-        binding, reason = "not_fitted", "no fitted response curve: kept at current spend"
+        binding = "not_fitted"
+        reason = f"kept at current spend: no usable response curve ({channel.note})" if channel.note else (
+            "kept at current spend: no usable response curve")
     elif spend >= hi - tol:
         binding = "extrapolation_cap" if capped else "upper_bound"
         reason = ("raised to the cap of the observed spend range: never extrapolated further" if capped

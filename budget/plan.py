@@ -203,7 +203,8 @@ def response_curves(series: Mapping[str, Series], settings: Settings) -> pa.Tabl
         for metric in METRICS:
             y = s.value if metric == "value" else s.conversions
             fit = fit_curve(s.spend, y, **options)
-            test = backtest(s.spend, y, settings.holdout_days, **options)
+            # The backtest runs whenever the data guards pass, even on a poor fit: it shows how poor.
+            test = backtest(s.spend, y, settings.holdout_days, **{**options, "min_r2": -math.inf})
             row = fit.as_row()
             row.update(
                 attribution_channel=channel, response_metric=metric, value_basis=VALUE_BASIS,
@@ -230,14 +231,18 @@ def channel_inputs(curves: pa.Table) -> dict[str, ChannelInput]:
     """The allocator's inputs from a curves table (fitted rows give curves; the rest keep current spend)."""
     by_channel: dict[str, dict[str, Any]] = {}
     for row in curves.to_pylist():
-        entry = by_channel.setdefault(row["attribution_channel"], {"current": row["current_spend"], "max": None})
+        entry = by_channel.setdefault(row["attribution_channel"], {"current": row["current_spend"], "max": None,
+                                                                   "notes": []})
         entry[row["response_metric"]] = _curve(row)
+        if entry[row["response_metric"]] is None and row.get("reason"):
+            entry["notes"].append(f"{row['response_metric']}: {row['reason']}")
         # The extrapolation cap: the highest adstock of a fitted curve (the steady-state spend the data show),
         # else the highest daily spend; the lower of the two metrics'.
         observed = row["adstock_max"] if entry[row["response_metric"]] and row.get("adstock_max") else row["spend_max"]
         if observed is not None:
             entry["max"] = observed if entry["max"] is None else min(entry["max"], observed)
-    return {c: ChannelInput(e["current"] or 0.0, e.get("value"), e.get("conversions"), e["max"])
+    return {c: ChannelInput(e["current"] or 0.0, e.get("value"), e.get("conversions"), e["max"],
+                            "; ".join(e["notes"]) or None)
             for c, e in sorted(by_channel.items())}
 
 

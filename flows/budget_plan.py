@@ -29,7 +29,7 @@ order by attribution_channel
 
 CURVES_SQL = """
 select
-    attribution_channel, attribution_model, reporting_currency, response_metric, status,
+    attribution_channel, attribution_model, reporting_currency, response_metric, status, reason,
     beta, half_saturation_spend_reporting as half_saturation, shape, adstock_decay as decay,
     observed_max_spend_reporting as spend_max, observed_max_adstock_reporting as adstock_max,
     current_spend_reporting as current_spend

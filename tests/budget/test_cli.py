@@ -27,7 +27,7 @@ def lake_file(tmp_path: Path) -> Path:
     con.execute("""
         create table marts.fct_budget_response_curves as select
             attribution_channel, 'markov' as attribution_model, 'PLN' as reporting_currency, response_metric,
-            status, beta, half_saturation as half_saturation_spend_reporting, shape, decay as adstock_decay,
+            status, reason, beta, half_saturation as half_saturation_spend_reporting, shape, decay as adstock_decay,
             spend_max as observed_max_spend_reporting, adstock_max as observed_max_adstock_reporting,
             current_spend as current_spend_reporting
         from curves""")
@@ -58,6 +58,8 @@ def test_plan_recomputes_in_another_mode(lake_file: Path):
                        budget_vars={"down": 0.3, "up": 0.3, "max_extrapolation": 1.5, "step_share": 0.001})
     assert {r["mode"] for r in rows} == {"cap_cpa"} and {r["target"] for r in rows} == {25.0}
     assert sum(r["recommended_spend"] for r in rows) <= sum(r["current_spend"] for r in rows) + 1e-9
+    assert "coefficient of variation" in next(r for r in rows if r["attribution_channel"] == "paid_social:tiktok_ads")[
+        "reason"]
     same = budget_plan(lake_file, mode="max_value", budget_vars={})
     built = budget_plan(lake_file)
     assert [r["recommended_spend"] for r in same] == pytest.approx([r["recommended_spend"] for r in built])

@@ -61,6 +61,7 @@ def test_plan_end_to_end():
     assert t["recommended_spend"] == pytest.approx(t["current_spend"], rel=1e-12)
     rec = {r["attribution_channel"]: r for r in recommended.to_pylist()}
     assert rec["paid_social:tiktok_ads"]["binding_constraint"] == "not_fitted"
+    assert "coefficient of variation" in rec["paid_social:tiktok_ads"]["reason"]  # the guard's words
     assert rec["paid_social:tiktok_ads"]["recommended_spend"] == rec["paid_social:tiktok_ads"]["current_spend"]
     assert t["expected_value_change"] >= 0
     # Forecasts: 2 fitted channels x 2 metrics x 2 scenarios x 28 days.
