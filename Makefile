@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/adlake demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check pipelines flows sandbox attribution tests
+	$(BIN)/ruff check pipelines flows sandbox attribution budget tests
 	$(BIN)/sqlfluff lint models tests/dbt
 
 test: lint

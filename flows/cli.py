@@ -99,6 +99,12 @@ def _add_budget_parser(commands: Any) -> None:
                       help="apply the actions through the platforms' budget/status endpoints")
     apply.add_argument("--rules", default=None, help="the rules file (default: ADLAKE_BUDGET_RULES, else "
                                                      "ops/budget_rules.yml)")
+    plan = budget_commands.add_parser("plan", help="print the recommended daily spend per channel "
+                                                   "(marts.rpt_budget_recommendations, or recomputed for --mode)")
+    plan.add_argument("--mode", choices=["max_value", "target_roas", "cap_cpa"], default=None,
+                      help="recompute from the fitted curves in this mode (default: the built table)")
+    plan.add_argument("--target", type=float, default=None, help="target_roas: the ROAS to keep; cap_cpa: the CPA cap")
+    plan.add_argument("--duckdb", default=None, help="the lake's DuckDB file (default: the configured lake's)")
 
 
 def _add_sandbox_parser(commands: Any) -> None:
@@ -328,6 +334,13 @@ def _emit(world: World, args: argparse.Namespace) -> None:
 def _cmd_budget(args: argparse.Namespace) -> None:
     from pathlib import Path
 
+    if args.budget_command == "plan":
+        from flows.budget_plan import budget_plan, render_plan
+        from pipelines.lake import Lake
+
+        path = Path(args.duckdb) if args.duckdb else Lake().settings.duckdb_path
+        render_plan(budget_plan(path, mode=args.mode, target=args.target))
+        return
     from flows.actions.apply import render_report, run_budget_actions
 
     report = run_budget_actions(apply=args.apply, rules_file=Path(args.rules) if args.rules else None)

@@ -1,0 +1,89 @@
+"""Budget marts on real data: the attribution marts' lake (the sandbox world's last DAYS days of every source,
+then the full ``dbt build``; fixture of tests/marts/test_attribution_marts.py), read back from its DuckDB file.
+
+Checks the marts' invariants, not the sandbox's truth: a curve row per paid channel with spend and metric, the
+guards reported with a reason, the same total budget in max_value mode within the bounds, forecasts for the
+fitted curves only, and ``adlake budget plan`` recomputing another mode from the same file. The figures (fits,
+backtest error, the plan) are printed for the report.
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from flows.budget_plan import budget_plan, render_plan
+from tests.conftest import REPO
+from tests.lakequery import query
+from tests.marts.test_attribution_marts import Built, built  # noqa: F401 - the module-scoped fixture
+
+pytestmark = pytest.mark.slow
+VARS = yaml.safe_load((REPO / "dbt_project.yml").read_text())["vars"]
+
+
+def _rows(done: Built, sql: str) -> list[dict]:
+    import duckdb
+
+    con = duckdb.connect(str(done.lake.settings.duckdb_path), read_only=True)
+    try:
+        cursor = con.execute(sql)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        con.close()
+
+
+def test_budget_marts_invariants(built: Built, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    model = VARS["budget_attribution_model"]
+    paid = {r[0] for r in query(built.lake, f"""
+        select distinct attribution_channel from marts.rpt_attribution_channel
+        where attribution_model = '{model}' and spend_reporting > 0""")}
+    assert paid, "the sandbox has paid channels with spend"
+    curves = _rows(built, "select * from marts.fct_budget_response_curves "
+                          "order by attribution_channel, response_metric")
+    assert {(c["attribution_channel"], c["response_metric"]) for c in curves} == {
+        (channel, metric) for channel in paid for metric in ("value", "conversions")}
+    for c in curves:
+        assert c["attribution_model"] == model
+        assert c["value_basis"] == "attributed, not experimentally measured incremental"
+        assert c["reason"]
+        if c["is_fitted"]:
+            assert c["beta"] is not None and c["r2"] is not None and c["fit_days"] >= VARS["budget_min_days"]
+        else:
+            assert c["beta"] is None and c["status"] != "fitted"
+
+    recs = _rows(built, "select * from marts.rpt_budget_recommendations order by attribution_channel")
+    assert {r["attribution_channel"] for r in recs} == paid
+    assert {r["budget_mode"] for r in recs} == {"max_value"}
+    current = sum(r["current_spend_reporting"] for r in recs)
+    assert sum(r["recommended_spend_reporting"] for r in recs) == pytest.approx(current, rel=1e-9)
+    fitted_value = {c["attribution_channel"] for c in curves if c["is_fitted"] and c["response_metric"] == "value"}
+    for r in recs:
+        slack = 1e-6 * max(current, 1.0)
+        assert r["lower_bound_spend_reporting"] - slack <= r["recommended_spend_reporting"]
+        assert r["recommended_spend_reporting"] <= r["upper_bound_spend_reporting"] + slack
+        assert r["upper_bound_spend_reporting"] <= (1 + VARS["budget_up"]) * r["current_spend_reporting"] + slack
+        assert r["is_fitted"] == (r["attribution_channel"] in fitted_value)
+        if not r["is_fitted"]:
+            assert r["recommended_spend_reporting"] == r["current_spend_reporting"]
+            assert r["binding_constraint"] == "not_fitted"
+
+    forecast = _rows(built, """
+        select attribution_channel, response_metric, scenario, horizon_day, cumulative_predicted, cumulative_low,
+               cumulative_high
+        from marts.rpt_budget_forecast where horizon_day in (7, 28)""")
+    fitted = {(c["attribution_channel"], c["response_metric"]) for c in curves if c["is_fitted"]}
+    assert {(f["attribution_channel"], f["response_metric"]) for f in forecast} == fitted
+    assert len(forecast) == len(fitted) * 2 * 2
+
+    capped = budget_plan(built.lake.settings.duckdb_path, mode="cap_cpa", target=1e9)
+    assert sum(r["recommended_spend"] for r in capped) <= current * (1 + 1e-9)
+
+    with capsys.disabled():
+        print(f"\nbudget curves on {model} attribution, {built.world.config.days}-day world, last days loaded:")
+        for c in curves:
+            print(f"  {c['attribution_channel']:<26} {c['response_metric']:<11} {c['status']:<13} "
+                  f"r2={c['r2'] if c['r2'] is None else round(c['r2'], 3)} "
+                  f"cv={c['spend_coefficient_of_variation']:.3f} decay={c['adstock_decay']} "
+                  f"backtest wape={c['backtest_wape']} mape={c['backtest_mape']}")
+        render_plan(budget_plan(built.lake.settings.duckdb_path))
