@@ -40,15 +40,18 @@
             compared case-insensitively) are no identifier: as one pseudonym they would join everyone who
             sent them into one person. Device and advertising ids are also lowercased. -#}
         {%- set value = "lower(" ~ trimmed ~ ")" if kind == 'device_id' else trimmed -%}
-        case
-            when not regexp_full_match({{ trimmed }}, '[0-]*')
-                and lower({{ trimmed }}) not in ({{ blocked_identifier_values_sql() }})
-                then {{ value }}
-        end
+        case when not {{ is_junk_identifier(trimmed) }} then {{ value }} end
     {%- else -%}
         {{ exceptions.raise_compiler_error("pseudonymize: unknown kind '" ~ kind ~ "' for " ~ column
             ~ "; one of email, phone, device_id, id") }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- is_junk_identifier: whether a trimmed id is a placeholder trackers send when they know nobody (blank,
+    all zeros or dashes, or a value of the var `blocked_identifier_values`, case-insensitively). One rule for
+    pseudonyms and for conversion dedup ids: as a key either would merge everyone who sent it. -#}
+{% macro is_junk_identifier(trimmed) -%}
+    (regexp_full_match({{ trimmed }}, '[0-]*') or lower({{ trimmed }}) in ({{ blocked_identifier_values_sql() }}))
 {%- endmacro %}
 
 {#- The var `blocked_identifier_values`, lowercased, as a SQL list of string literals. -#}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -13,6 +14,9 @@ from pipelines.lake import Lake
 from sandbox.meta import DEFAULT_TOKEN
 from sandbox.server import SandboxServer
 from sandbox.world import World, WorldConfig
+
+if TYPE_CHECKING:
+    from tests.shared_lakes import PushedLake, SharedLake
 
 REPO = Path(__file__).resolve().parents[1]
 # Tests build the whole dbt project, whose pseudonymization boundary needs a key (never a default in code).
@@ -72,3 +76,25 @@ def meta_env(lake: Lake, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
     for key, value in meta_settings(sandbox).items():
         monkeypatch.setenv(key, value)
     return sandbox
+
+
+# The sandbox days the session's full lake loads (the world has 60; ADLAKE_TEST_FULL_LAKE_DAYS=60 scores the
+# attribution models over all of them).
+FULL_LAKE_DAYS = int(os.environ.get("ADLAKE_TEST_FULL_LAKE_DAYS", "30"))
+
+
+@pytest.fixture(scope="session")
+def full_lake(world: World, tmp_path_factory: pytest.TempPathFactory) -> SharedLake:
+    """Every source of the world's last FULL_LAKE_DAYS days, built once for the session (read only)."""
+    from tests.shared_lakes import build_full_lake
+
+    return build_full_lake(world, tmp_path_factory.mktemp("full"), FULL_LAKE_DAYS)
+
+
+@pytest.fixture(scope="session")
+def pushed_lake(world: World, tmp_path_factory: pytest.TempPathFactory) -> PushedLake:
+    """The ad data of a week and the pushes of three days through the in-process receiver, built once for the
+    session (read only; a test that changes it puts it back)."""
+    from tests.shared_lakes import build_pushed_lake
+
+    return build_pushed_lake(world, tmp_path_factory.mktemp("pushed"))

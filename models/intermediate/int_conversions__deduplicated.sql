@@ -212,13 +212,13 @@ named_copies as (
 
 ),
 
--- empty and constant ids never merge conversions (field notes 6.1): such copies stand alone
+-- empty, constant and placeholder ids never merge conversions (field notes 6.1): such copies stand alone
 keyed_copies as (
 
     select
         *,
         case
-            when lower(coalesce(dedup_id, '')) in ('', '0', 'undefined', 'null', 'n/a', 'none', '-1')
+            when {{ is_junk_identifier("trim(coalesce(dedup_id, ''))") }}
                 then source_model || ':' || record_id
             else dedup_id
         end as conversion_key

@@ -1,7 +1,7 @@
-"""Attribution marts on real data: the sandbox world's last DAYS days of pushed events go through a real
-receiver (``adlake serve-webhooks``, signed, retried, some twice), the ad platforms, the networks' file drops,
-AppsFlyer and the CRM are pulled from the sandbox, then the full ``dbt build``; the marts are read back from the
-lake's DuckDB file.
+"""Attribution marts on real data, read from the session's full lake (tests/shared_lakes.py): the sandbox
+world's last FULL_LAKE_DAYS days of pushed events go through a real receiver (``adlake serve-webhooks``, signed,
+retried, some twice), the ad platforms, the networks' file drops, AppsFlyer and the CRM are pulled from the
+sandbox, then the full ``dbt build``; the marts are read back from the lake's DuckDB file.
 
 Expected paths are rebuilt here in Python from the touches and conversions of ``fct_touchpoints`` and
 ``fct_conversions`` (the marts the path builder reads, tested against the sandbox elsewhere) with the rules
@@ -11,9 +11,7 @@ of field notes 5.1; the true channel shares come from the sandbox's counterfactu
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,22 +19,14 @@ from typing import Any
 import pytest
 import yaml
 
-from flows.push_webhooks import push_world_webhooks
 from flows.score import DATA_DRIVEN, SANDBOX_CHANNELS, render_scores, score_lake
-from flows.transform import run_dbt
 from pipelines.duck import connect_file
 from pipelines.lake import Lake
-from pipelines.runner import run_source
-from sandbox.catalog import source_settings
-from sandbox.file_drops import write_network_reports
-from sandbox.server import SandboxServer
 from sandbox.world import World
-from tests.conftest import REPO, TEST_PSEUDONYM_KEY
+from tests.conftest import REPO
+from tests.shared_lakes import SharedLake
 
 pytestmark = pytest.mark.slow
-# The sandbox days loaded (the world has 60; ADLAKE_TEST_ATTRIBUTION_DAYS=60 scores over all of them).
-DAYS = int(os.environ.get("ADLAKE_TEST_ATTRIBUTION_DAYS", "30"))
-AD_SOURCES = ("meta_ads", "google_ads", "linkedin_ads", "tiktok_ads", "microsoft_ads", "file_drops")
 VARS = yaml.safe_load((REPO / "dbt_project.yml").read_text())["vars"]
 LOOKBACK = timedelta(days=VARS["attribution_lookback_days"])
 MODELS = VARS["attribution_models"]
@@ -63,44 +53,19 @@ def _read(lake: Lake, sql: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def built(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
-    """Every source of the world's last DAYS days in a fresh lake, then `dbt build`."""
-    home = tmp_path_factory.mktemp("attribution")
-    with pytest.MonkeyPatch.context() as mp, SandboxServer(world) as server:
-        for key in [k for k in os.environ if k.startswith(("SOURCES__", "ADLAKE_")) and k != "ADLAKE_PROJECT_DIR"]:
-            mp.delenv(key)
-        mp.setenv("ADLAKE_HOME", str(home / "lake"))
-        mp.setenv("ADLAKE_PSEUDONYM_KEY", TEST_PSEUDONYM_KEY)
-        lake = Lake()
-        mp.setenv("ADLAKE_DUCKDB_PATH", str(lake.settings.duckdb_path))
-        for key, value in source_settings(server.base_url, world).items():
-            mp.setenv(key, value)
-        for source in ("meta_ads", "google_ads", "linkedin_ads", "tiktok_ads", "microsoft_ads"):
-            mp.setenv(f"SOURCES__{source.upper()}__BACKOFF_BASE_SECONDS", "0.01")
-        mp.setenv("SOURCES__MICROSOFT_ADS__POLL_INTERVAL_SECONDS", "0.01")
-        mp.setattr("pipelines.appsflyer.helpers.today", lambda tz: server.clock.as_of)
-        end = server.clock.as_of
-        start = end - timedelta(days=DAYS - 1)
-        drops = home / "drops"
-        write_network_reports(world, drops, end)
-        mp.setenv("SOURCES__FILE_DROPS__BUCKET_URL", str(drops))
-        for source in (*AD_SOURCES, "appsflyer"):
-            run_source(source, lake, start_date=start, end_date=end)
-        run_source("crm", lake)
-        pushed = push_world_webhooks(world, lake.settings.home, DAYS)
-        print(f"\n{pushed.deliveries} webhook deliveries landed ({pushed.duplicates} sent twice) "
-              f"in {pushed.seconds:.0f} s")
-        run_dbt(["build"], lake)
-        yield Built(
-            world, lake,
-            credits=_read(lake, "select * from marts.fct_attribution_credits"),
-            touches={r["touchpoint_id"]: r for r in _read(
-                lake, "select touchpoint_id, person_key, channel, platform, has_journey_consent, touched_at "
-                      "from marts.fct_touchpoints")},
-            conversions={r["conversion_id"]: r for r in _read(
-                lake, "select conversion_id, person_key, conversion_name, has_journey_consent, occurred_at, "
-                      "value_reporting from marts.fct_conversions")},
-        )
+def built(full_lake: SharedLake) -> Built:
+    """The session's full lake (every source of the world's last FULL_LAKE_DAYS days, built), read back."""
+    lake = full_lake.lake
+    return Built(
+        full_lake.world, lake,
+        credits=_read(lake, "select * from marts.fct_attribution_credits"),
+        touches={r["touchpoint_id"]: r for r in _read(
+            lake, "select touchpoint_id, person_key, channel, platform, has_journey_consent, touched_at "
+                  "from marts.fct_touchpoints")},
+        conversions={r["conversion_id"]: r for r in _read(
+            lake, "select conversion_id, person_key, conversion_name, has_journey_consent, occurred_at, "
+                  "value_reporting from marts.fct_conversions")},
+    )
 
 
 def _expected_paths(built: Built) -> dict[str, set[str]]:

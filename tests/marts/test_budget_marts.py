@@ -1,5 +1,5 @@
-"""Budget marts on real data: the attribution marts' lake (the sandbox world's last DAYS days of every source,
-then the full ``dbt build``; fixture of tests/marts/test_attribution_marts.py), read back from its DuckDB file.
+"""Budget marts on real data: the session's full lake (the sandbox world's last FULL_LAKE_DAYS days of every
+source, then the full ``dbt build``; tests/shared_lakes.py), read back from its DuckDB file.
 
 Checks the marts' invariants, not the sandbox's truth: a curve row per paid channel with spend and metric, the
 guards reported with a reason, the same total budget in max_value mode within the bounds, forecasts for the
@@ -15,13 +15,13 @@ import yaml
 from flows.budget_plan import budget_plan, render_plan
 from tests.conftest import REPO
 from tests.lakequery import query
-from tests.marts.test_attribution_marts import Built, built  # noqa: F401 - the module-scoped fixture
+from tests.shared_lakes import SharedLake
 
 pytestmark = pytest.mark.slow
 VARS = yaml.safe_load((REPO / "dbt_project.yml").read_text())["vars"]
 
 
-def _rows(done: Built, sql: str) -> list[dict]:
+def _rows(done: SharedLake, sql: str) -> list[dict]:
     import duckdb
 
     con = duckdb.connect(str(done.lake.settings.duckdb_path), read_only=True)
@@ -33,13 +33,13 @@ def _rows(done: Built, sql: str) -> list[dict]:
         con.close()
 
 
-def test_budget_marts_invariants(built: Built, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+def test_budget_marts_invariants(full_lake: SharedLake, capsys: pytest.CaptureFixture[str]) -> None:
     model = VARS["budget_attribution_model"]
-    paid = {r[0] for r in query(built.lake, f"""
+    paid = {r[0] for r in query(full_lake.lake, f"""
         select distinct attribution_channel from marts.rpt_attribution_channel
         where attribution_model = '{model}' and spend_reporting > 0""")}
     assert paid, "the sandbox has paid channels with spend"
-    curves = _rows(built, "select * from marts.fct_budget_response_curves "
+    curves = _rows(full_lake, "select * from marts.fct_budget_response_curves "
                           "order by attribution_channel, response_metric")
     assert {(c["attribution_channel"], c["response_metric"]) for c in curves} == {
         (channel, metric) for channel in paid for metric in ("value", "conversions")}
@@ -52,7 +52,7 @@ def test_budget_marts_invariants(built: Built, capsys: pytest.CaptureFixture[str
         else:
             assert c["beta"] is None and c["status"] != "fitted"
 
-    recs = _rows(built, "select * from marts.rpt_budget_recommendations order by attribution_channel")
+    recs = _rows(full_lake, "select * from marts.rpt_budget_recommendations order by attribution_channel")
     assert {r["attribution_channel"] for r in recs} == paid
     assert {r["budget_mode"] for r in recs} == {"max_value"}
     current = sum(r["current_spend_reporting"] for r in recs)
@@ -68,7 +68,7 @@ def test_budget_marts_invariants(built: Built, capsys: pytest.CaptureFixture[str
             assert r["recommended_spend_reporting"] == r["current_spend_reporting"]
             assert r["binding_constraint"] == "not_fitted"
 
-    forecast = _rows(built, """
+    forecast = _rows(full_lake, """
         select attribution_channel, response_metric, scenario, horizon_day, cumulative_predicted, cumulative_low,
                cumulative_high
         from marts.rpt_budget_forecast where horizon_day in (7, 28)""")
@@ -76,14 +76,14 @@ def test_budget_marts_invariants(built: Built, capsys: pytest.CaptureFixture[str
     assert {(f["attribution_channel"], f["response_metric"]) for f in forecast} == fitted
     assert len(forecast) == len(fitted) * 2 * 2
 
-    capped = budget_plan(built.lake.settings.duckdb_path, mode="cap_cpa", target=1e9)
+    capped = budget_plan(full_lake.lake.settings.duckdb_path, mode="cap_cpa", target=1e9)
     assert sum(r["recommended_spend"] for r in capped) <= current * (1 + 1e-9)
 
     with capsys.disabled():
-        print(f"\nbudget curves on {model} attribution, {built.world.config.days}-day world, last days loaded:")
+        print(f"\nbudget curves on {model} attribution, {full_lake.world.config.days}-day world, last days loaded:")
         for c in curves:
             print(f"  {c['attribution_channel']:<26} {c['response_metric']:<11} {c['status']:<13} "
                   f"r2={c['r2'] if c['r2'] is None else round(c['r2'], 3)} "
                   f"cv={c['spend_coefficient_of_variation']:.3f} decay={c['adstock_decay']} "
                   f"backtest wape={c['backtest_wape']} mape={c['backtest_mape']}")
-        render_plan(budget_plan(built.lake.settings.duckdb_path))
+        render_plan(budget_plan(full_lake.lake.settings.duckdb_path))

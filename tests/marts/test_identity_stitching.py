@@ -1,7 +1,7 @@
-"""Identity stitching against the sandbox's truth: the world's pushes of the last days (pixel page views with
-their cookies, logins and junk user ids; pixel and server purchases; SendGrid, Twilio, AppsFlyer, Adjust) go
-through the real receiver (retries, duplicates, reordering) and the real lander, AppsFlyer and the CRM are
-pulled from the sandbox, and ``dbt build`` runs the whole project.
+"""Identity stitching against the sandbox's truth, in the session's pushed lake (tests/shared_lakes.py): the
+world's pushes of the last days (pixel page views with their cookies, logins and junk user ids; pixel and server
+purchases; SendGrid, Twilio, AppsFlyer, Adjust) went through the real receiver (retries, duplicates, reordering)
+and the real lander, AppsFlyer and the CRM were pulled from the sandbox, and ``dbt build`` ran the whole project.
 
 The truth comes from the sandbox: every page view's true person (``emission.visits``), and which page views the
 world links to a known person, computed here from the emitted events (a page view is linked when its cookie is
@@ -14,26 +14,18 @@ import hashlib
 import hmac
 import json
 from collections import Counter
-from datetime import timedelta
 
 import numpy as np
 import pytest
 
-from flows.transform import run_dbt
-from pipelines.lake import Lake
-from pipelines.runner import run_source
-from sandbox.catalog import source_settings
-from sandbox.emission import JUNK_USER_IDS, Visit, visits, world_deliveries
+from sandbox.emission import JUNK_USER_IDS, Visit, visits
 from sandbox.identities import lookup
-from sandbox.server import SandboxServer
-from sandbox.webhooks import Delivery, WebhookEmitter
-from sandbox.world import World
+from sandbox.webhooks import Delivery
 from tests.conftest import TEST_PSEUDONYM_KEY
 from tests.lakequery import query as _query
-from tests.webhooks.conftest import Running, receiver, secrets  # noqa: F401 (fixtures)
+from tests.shared_lakes import PushedLake
 
 pytestmark = pytest.mark.slow
-DAYS = 3
 SOURCE_MODEL = "stg_webhooks__first_party_events"
 
 
@@ -95,24 +87,9 @@ def _pairwise(predicted: list[str], true: list[int]) -> tuple[float, float]:
     return (both / predicted_pairs if predicted_pairs else 1.0), (both / true_pairs if true_pairs else 1.0)
 
 
-def test_stitching_recovers_the_true_person_of_linked_touches(receiver: Running, world: World, lake: Lake,  # noqa: F811
-                                                              sandbox: SandboxServer,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in source_settings(sandbox.base_url, world).items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setattr("pipelines.appsflyer.helpers.today", lambda tz: sandbox.clock.as_of)
-    end = sandbox.clock.as_of
-    run_source("appsflyer", start_date=end - timedelta(days=DAYS - 1), end_date=end)
-    run_source("crm")
-    deliveries = world_deliveries(world, last_days=DAYS)
-    with WebhookEmitter(receiver.url, receiver.secrets, seed=11, duplicate_rate=0.2, backoff_seconds=0.01,
-                        max_backoff_seconds=0.05) as emitter:
-        log = emitter.send(deliveries)
-    assert not log.dropped()
-    receiver.stop_and_land()
-    run_dbt(["build"], lake)
-
-    touches = visits(world, last_days=DAYS)
+def test_stitching_recovers_the_true_person_of_linked_touches(pushed_lake: PushedLake) -> None:
+    world, lake, deliveries = pushed_lake.world, pushed_lake.lake, pushed_lake.deliveries
+    touches = visits(world, last_days=pushed_lake.push_days)
     people = sorted({t.person_id for t in touches})
     emails = {p: str(row["email"]) for p, row in lookup(world.config.seed, world.journeys.population, people).items()}
     linked = _linked(deliveries, touches, emails)
@@ -138,7 +115,7 @@ def test_stitching_recovers_the_true_person_of_linked_touches(receiver: Running,
     precision, recall = _pairwise(keys, truth)
     linked_precision, linked_recall = _pairwise([keys[i] for i in linked_at], [truth[i] for i in linked_at])
     junk = sum(1 for t in touches if t.event.identifiers.get("user_id") in JUNK_USER_IDS)
-    print(f"\npage views {len(touches)} of {len(people)} people over {DAYS} days; linked by the world "
+    print(f"\npage views {len(touches)} of {len(people)} people over {pushed_lake.push_days} days; linked by the world "
           f"{len(linked_at)} ({len(linked_at) / len(touches):.1%}); with a junk user id {junk}")
     print(f"linked page views whose person_key is their person's (user id / email): {recovered}/{len(linked_at)} "
           f"= {share:.2%}")

@@ -1,6 +1,6 @@
-"""Touchpoints against the sandbox's ground truth: the world's pushed events of the last days go through the
-real receiver (retries, duplicates, reordering) and the real lander, then the full ``dbt build``; the mart is
-read back from the lake's DuckDB file.
+"""Touchpoints against the sandbox's ground truth, in the session's pushed lake (tests/shared_lakes.py): the
+world's pushed events of the last days went through the real receiver (retries, duplicates, reordering) and the
+real lander, then the full ``dbt build``; the mart is read back from the lake's DuckDB file.
 
 Expected values come from the sandbox: ``sandbox.emission.visits`` (every pixel page view with the person, the
 world's channel and ad behind it), the SendGrid click events it emits and each person's consent - never from
@@ -17,21 +17,13 @@ from typing import Any
 
 import pytest
 
-from flows.transform import run_dbt
 from pipelines.lake import Lake
-from sandbox.emission import Visit, visits, world_deliveries
+from sandbox.emission import Visit, visits
 from sandbox.identities import lookup
-from sandbox.webhooks import WebhookEmitter
-from sandbox.world import World
 from tests.lakequery import query as _query
-from tests.webhooks import conftest as webhook_fixtures
-from tests.webhooks.conftest import Running
+from tests.shared_lakes import PushedLake
 
 pytestmark = pytest.mark.slow
-# The real receiver on a loopback port and its secrets: the fixtures of tests/webhooks, reused.
-secrets = webhook_fixtures.secrets
-real_receiver = webhook_fixtures.receiver
-DAYS = 3
 # The world's channel of a click -> the channel and platform the grouping must give it (paid channels and
 # platforms named as the spend marts name them).
 EXPECTED = {
@@ -70,6 +62,7 @@ class Built:
     touches: dict[str, TrueTouch]
     rows: dict[str, tuple[Any, ...]]
     duplicates: int
+    lake: Lake
 
 
 def _page_view(visit: Visit, consent: dict[int, bool]) -> TrueTouch:
@@ -81,11 +74,12 @@ def _page_view(visit: Visit, consent: dict[int, bool]) -> TrueTouch:
         clear_values=tuple(event.identifiers.values()))
 
 
-@pytest.fixture
-def built(real_receiver: Running, world: World, lake: Lake) -> Built:
-    """The world's last DAYS days of pushed events, sent with retries and duplicates, landed and built."""
-    deliveries = world_deliveries(world, last_days=DAYS)
-    page_views = visits(world, last_days=DAYS)
+@pytest.fixture(scope="module")
+def built(pushed_lake: PushedLake) -> Built:
+    """The session's pushed lake (the world's last days of pushed events, sent with retries and duplicates,
+    landed and built) with the truth of every touch it was sent."""
+    world, deliveries = pushed_lake.world, pushed_lake.deliveries
+    page_views = visits(world, last_days=pushed_lake.push_days)
     people = lookup(world.config.seed, world.journeys.population, sorted({v.person_id for v in page_views}))
     consent = {person: bool(row["consent_ad_user_data"]) for person, row in people.items()}
     touches = {t.record_id: t for t in (_page_view(v, consent) for v in page_views)}
@@ -99,17 +93,12 @@ def built(real_receiver: Running, world: World, lake: Lake) -> Built:
         touches[event["sg_event_id"]] = TrueTouch(
             event["sg_event_id"], "email", None, "granted" if by_email[event["email"]] else "denied",
             event["timestamp"], (event["email"],), carried_consent=False)
-    with WebhookEmitter(real_receiver.url, real_receiver.secrets, seed=5, duplicate_rate=0.2, backoff_seconds=0.01,
-                        max_backoff_seconds=0.05) as emitter:
-        log = emitter.send(deliveries)
-    assert not log.dropped() and log.duplicates()
-    real_receiver.stop_and_land()
-    run_dbt(["build"], lake)
-    rows = {r[0]: r for r in _query(lake, f"select {COLUMNS} from marts.fct_touchpoints")}
-    return Built(touches, rows, len(log.duplicates()))
+    rows = {r[0]: r for r in _query(pushed_lake.lake, f"select {COLUMNS} from marts.fct_touchpoints")}
+    return Built(touches, rows, pushed_lake.duplicates, pushed_lake.lake)
 
 
-def test_every_emitted_touch_is_in_the_mart_once_with_the_worlds_channel(built: Built, lake: Lake) -> None:
+def test_every_emitted_touch_is_in_the_mart_once_with_the_worlds_channel(built: Built) -> None:
+    lake = built.lake
     truth, rows = built.touches, built.rows
     (count, distinct), = _query(lake, "select count(*), count(distinct (source_model, record_id)) "
                                       "from marts.fct_touchpoints")
@@ -144,7 +133,8 @@ def test_every_emitted_touch_is_in_the_mart_once_with_the_worlds_channel(built: 
         assert int(row[9].timestamp()) == touch.at, key
 
 
-def test_each_touch_carries_its_consent_and_no_clear_identifier(built: Built, lake: Lake) -> None:
+def test_each_touch_carries_its_consent_and_no_clear_identifier(built: Built) -> None:
+    lake = built.lake
     states = Counter()
     for key, touch in built.touches.items():
         consent, allowed, source = built.rows[key][7], built.rows[key][8], built.rows[key][10]

@@ -1,6 +1,6 @@
-"""Unified performance on real data: every source runs against the sandbox (the five ad APIs and the
-two networks' file drops), then the full ``dbt build``; the marts are read back from the lake's DuckDB
-file.
+"""Unified performance on real data, in the session's pushed lake (tests/shared_lakes.py): every ad source ran
+against the sandbox (the five ad APIs and the two networks' file drops), then the full ``dbt build``; the marts
+are read back from the lake's DuckDB file.
 
 Expected values come from the sandbox itself - what its world reports per ad and day (what every
 emulated API serves: each sums ``Reported.delivery.spend_cents``), the affiliate file it drops, its
@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,19 +21,14 @@ from typing import Any
 import pytest
 import yaml
 
-from flows.transform import run_dbt
 from pipelines.duck import connect_file
 from pipelines.lake import Lake
-from pipelines.runner import run_source
-from sandbox.catalog import source_settings
-from sandbox.file_drops import AFFILIATE, affiliate_report, write_network_reports
-from sandbox.server import SandboxServer
+from sandbox.file_drops import AFFILIATE, affiliate_report
 from sandbox.world import FX_FROM_PLN, World
-from tests.conftest import REPO, TEST_PSEUDONYM_KEY
+from tests.conftest import REPO
+from tests.shared_lakes import PushedLake
 
 pytestmark = pytest.mark.slow
-WINDOW_DAYS = 7
-API_SOURCES = ("meta_ads", "google_ads", "linkedin_ads", "tiktok_ads", "microsoft_ads")
 # The sandbox's platform -> adlake's platform and channel.
 PLATFORMS = {
     "meta": ("meta_ads", "paid_social"), "google_ads": ("google_ads", "paid_search"),
@@ -71,36 +64,16 @@ def _read(lake: Lake, sql: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def built(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
-    """Every source of the last WINDOW_DAYS sandbox days loaded into a fresh lake, then `dbt build`."""
-    home = tmp_path_factory.mktemp("unified")
-    with pytest.MonkeyPatch.context() as mp, SandboxServer(world) as server:
-        for key in [k for k in os.environ if k.startswith(("SOURCES__", "ADLAKE_")) and k != "ADLAKE_PROJECT_DIR"]:
-            mp.delenv(key)
-        mp.setenv("ADLAKE_HOME", str(home / "lake"))
-        mp.setenv("ADLAKE_PSEUDONYM_KEY", TEST_PSEUDONYM_KEY)  # the full build pseudonymizes
-        lake = Lake()
-        mp.setenv("ADLAKE_DUCKDB_PATH", str(lake.settings.duckdb_path))  # run_dbt sets it; restored after
-        for key, value in source_settings(server.base_url, world).items():
-            mp.setenv(key, value)
-        for source in API_SOURCES:
-            mp.setenv(f"SOURCES__{source.upper()}__BACKOFF_BASE_SECONDS", "0.01")
-            mp.setenv(f"SOURCES__{source.upper()}__MAX_ATTEMPTS", "4")
-        mp.setenv("SOURCES__MICROSOFT_ADS__POLL_INTERVAL_SECONDS", "0.01")
-        end = server.clock.as_of
-        days = [end - timedelta(days=i) for i in reversed(range(WINDOW_DAYS))]
-        drops = home / "drops"
-        write_network_reports(world, drops, end, days=days)
-        mp.setenv("SOURCES__FILE_DROPS__BUCKET_URL", str(drops))
-        for source in (*API_SOURCES, "file_drops"):
-            run_source(source, lake, start_date=days[0], end_date=end)
-        run_dbt(["build"], lake)
-        yield Built(
-            world, days, end, drops,
-            facts=_read(lake, "select * from marts.fct_ad_performance_daily"),
-            channels=_read(lake, "select * from marts.rpt_channel_performance_daily"),
-            campaigns=_read(lake, "select * from marts.rpt_campaign_performance_daily"),
-        )
+def built(pushed_lake: PushedLake) -> Built:
+    """The session's pushed lake: every ad source of its last week (the five APIs and the two networks'
+    file drops) loaded, then `dbt build`."""
+    lake = pushed_lake.lake
+    return Built(
+        pushed_lake.world, pushed_lake.ad_days, pushed_lake.clock.as_of, pushed_lake.drops,
+        facts=_read(lake, "select * from marts.fct_ad_performance_daily"),
+        channels=_read(lake, "select * from marts.rpt_channel_performance_daily"),
+        campaigns=_read(lake, "select * from marts.rpt_campaign_performance_daily"),
+    )
 
 
 def _affiliate_account_id() -> str:

@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,11 +72,12 @@ def secrets() -> WebhookSecrets:
     return WebhookSecrets.from_seed(SEED)
 
 
-@pytest.fixture
-def receiver(lake: Lake, secrets: WebhookSecrets, tmp_path: Path) -> Iterator[Running]:
+@contextmanager
+def serving(lake: Lake, secrets: WebhookSecrets, folder: Path) -> Iterator[Running]:
+    """A real receiver (uvicorn in a thread) on a free loopback port, journaling under ``folder`` for ``lake``."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    settings = ReceiverSettings.from_env(receiver_env(secrets, url, tmp_path / "journal", tmp_path / "lake"))
+    settings = ReceiverSettings.from_env(receiver_env(secrets, url, folder / "journal", lake.settings.home))
     metrics = Metrics()
     journal = Journal(settings.journal_dir, segment_events=settings.segment_events,
                       segment_seconds=settings.segment_seconds)
@@ -90,8 +92,15 @@ def receiver(lake: Lake, secrets: WebhookSecrets, tmp_path: Path) -> Iterator[Ru
             raise RuntimeError("the receiver did not start")
         time.sleep(0.01)
     lander = Lander(lake, JournalReader(settings.journal_dir), metrics=metrics)
-    running = Running(url, settings, secrets, receiver, lander, lake, server, thread)
-    yield running
-    if thread.is_alive():
-        server.should_exit = True
-        thread.join(timeout=30)
+    try:
+        yield Running(url, settings, secrets, receiver, lander, lake, server, thread)
+    finally:
+        if thread.is_alive():
+            server.should_exit = True
+            thread.join(timeout=30)
+
+
+@pytest.fixture
+def receiver(lake: Lake, secrets: WebhookSecrets, tmp_path: Path) -> Iterator[Running]:
+    with serving(lake, secrets, tmp_path) as running:
+        yield running

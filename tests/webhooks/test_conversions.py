@@ -24,14 +24,14 @@ from sandbox.emission import world_deliveries
 from sandbox.file_drops import write_network_reports
 from sandbox.identities import lookup
 from sandbox.journeys import CONVERSION_TYPES, conversion_ids
-from sandbox.server import SandboxServer
+from sandbox.server import Clock, SandboxServer
 from sandbox.webhooks import WebhookEmitter
 from sandbox.world import World
 from tests.lakequery import query as _query
+from tests.shared_lakes import PushedLake
 from tests.webhooks.conftest import Running
 
 pytestmark = pytest.mark.slow
-DAYS = 3
 PAGE_VIEW_KEY = "standard:web:pv-"  # the pixel's page views (sandbox.emission._visit), not conversions
 AD_SOURCES = ("meta_ads", "google_ads", "linkedin_ads", "tiktok_ads", "microsoft_ads", "file_drops")
 
@@ -50,9 +50,9 @@ class Truth:
     consent: dict[str, str]  # order id -> the converting person's ad_user_data choice
 
 
-def _truth(world: World, sandbox: SandboxServer, days: int) -> Truth:
+def _truth(world: World, clock: Clock, days: int) -> Truth:
     journeys = world.journeys
-    as_of = sandbox.clock.as_of
+    as_of = clock.as_of
     first_day = world.config.days - days
     c = journeys.conversions
     ids = conversion_ids(c)
@@ -62,7 +62,7 @@ def _truth(world: World, sandbox: SandboxServer, days: int) -> Truth:
     people = lookup(world.config.seed, journeys.population, sorted({int(c["person"][i]) for i in chosen.tolist()}))
     consent = {f"order-{ids[i]}": "granted" if people[int(c["person"][i])]["consent_ad_user_data"] else "denied"
                for i in chosen.tolist()}
-    mmp = AppsFlyerApp(world, sandbox.clock)
+    mmp = AppsFlyerApp(world, clock)
     installs = int((mmp.install_days >= first_day).sum())
     d = journeys.deals
     closed = d["close_day"] <= (as_of - world.config.start_date).days
@@ -104,12 +104,10 @@ def _land_and_build(receiver: Running, world: World, lake: Lake, sandbox: Sandbo
     run_dbt(["build"], lake)
 
 
-@pytest.fixture
-def built(receiver: Running, world: World, lake: Lake, sandbox: SandboxServer,
-          monkeypatch: pytest.MonkeyPatch) -> Truth:
-    """The world's last DAYS days, every push provider."""
-    _land_and_build(receiver, world, lake, sandbox, monkeypatch, DAYS)
-    return _truth(world, sandbox, DAYS)
+@pytest.fixture(scope="module")
+def built(pushed_lake: PushedLake) -> Truth:
+    """The session's pushed lake: the world's last days of every push provider, and the pulls."""
+    return _truth(pushed_lake.world, pushed_lake.clock, pushed_lake.push_days)
 
 
 @pytest.fixture
@@ -119,10 +117,11 @@ def whole_world(receiver: Running, world: World, lake: Lake, sandbox: SandboxSer
     earlier: their over-count shows over the whole calendar), with the conversion pushes only (no page views)."""
     days = world.config.days
     _land_and_build(receiver, world, lake, sandbox, monkeypatch, days, {"standard", "appsflyer"})
-    return _truth(world, sandbox, days)
+    return _truth(world, sandbox.clock, days)
 
 
-def test_conversions_are_counted_once_and_match_the_truth(built: Truth, lake: Lake) -> None:
+def test_conversions_are_counted_once_and_match_the_truth(built: Truth, pushed_lake: PushedLake) -> None:
+    lake = pushed_lake.lake
     rows = _query(lake, f"""
         select dedup_id, conversion_name, conversion_type, seen_by_pixel, seen_by_server, seen_by_mmp,
                person_pseudonym is not null, conversion_value is not null
@@ -145,7 +144,8 @@ def test_conversions_are_counted_once_and_match_the_truth(built: Truth, lake: La
         assert has_person and has_value == (kind != "lead")
 
 
-def test_each_conversion_carries_its_persons_consent_at_that_time(built: Truth, lake: Lake) -> None:
+def test_each_conversion_carries_its_persons_consent_at_that_time(built: Truth, pushed_lake: PushedLake) -> None:
+    lake = pushed_lake.lake
     rows = _query(lake, f"""
         select dedup_id, conversion_type, person_key is not null, consent_ad_user_data, has_journey_consent
         from marts.fct_conversions
@@ -166,7 +166,8 @@ def test_each_conversion_carries_its_persons_consent_at_that_time(built: Truth, 
     assert states[("web", "granted")] and states[("web", "denied")]
 
 
-def test_installs_and_deals_are_counted_once(built: Truth, lake: Lake) -> None:
+def test_installs_and_deals_are_counted_once(built: Truth, pushed_lake: PushedLake) -> None:
+    lake = pushed_lake.lake
     installs = _query(lake, f"""
         select count(*), count(distinct dedup_id), sum(case when len(reported_by) = 2 then 1 else 0 end)
         from marts.fct_conversions

@@ -2,8 +2,6 @@
     campaign (int_attribution__paths.campaign_id: the touch's utm_id, else its ad's campaign), next to the
     campaign's spend of the day (rpt_campaign_performance_daily, summed over the platform's accounts) for
     every model. Credits of touches without a campaign are not here (rpt_attribution_channel has them). -#}
-{#- (vars are read when dbt executes; the linter's templater gets the defaults) -#}
-{%- set models = var('attribution_models') if execute else ['last_touch'] -%}
 
 with
 
@@ -16,12 +14,6 @@ credits as (
 campaign_performance as (
 
     select * from {{ ref('rpt_campaign_performance_daily') }}
-
-),
-
-attribution_models as (
-
-    select unnest(['{{ models | join("', '") }}']) as attribution_model
 
 ),
 
@@ -65,40 +57,7 @@ campaign_names as (
 
 ),
 
-model_spend_days as (
-
-    select
-        attribution_models.attribution_model,
-        spend_days.platform,
-        spend_days.campaign_id,
-        spend_days.date_day,
-        spend_days.channel,
-        spend_days.spend_reporting
-    from attribution_models
-    cross join spend_days
-
-),
-
-joined as (
-
-    select
-        coalesce(credited_days.attribution_model, model_spend_days.attribution_model) as attribution_model,
-        coalesce(credited_days.platform, model_spend_days.platform) as platform,
-        coalesce(credited_days.campaign_id, model_spend_days.campaign_id) as campaign_id,
-        coalesce(credited_days.date_day, model_spend_days.date_day) as date_day,
-        coalesce(credited_days.channel, model_spend_days.channel) as channel,
-        coalesce(credited_days.attributed_conversions, 0) as attributed_conversions,
-        coalesce(credited_days.attributed_value, 0) as attributed_value,
-        model_spend_days.spend_reporting
-    from credited_days
-    full outer join model_spend_days
-        on
-            credited_days.attribution_model = model_spend_days.attribution_model
-            and credited_days.platform = model_spend_days.platform
-            and credited_days.campaign_id = model_spend_days.campaign_id
-            and credited_days.date_day = model_spend_days.date_day
-
-),
+{{ attribution_spend_ctes(['platform', 'campaign_id', 'date_day'], {'channel': 'model_spend_days.channel'}) }},
 
 final as (
 
@@ -118,9 +77,9 @@ final as (
         -- numerics: money in the reporting currency
         cast(joined.attributed_conversions as double) as attributed_conversions,
         cast(joined.attributed_value as double) as attributed_value,
-        cast(joined.spend_reporting as decimal(18, 6)) as spend_reporting,
-        cast(joined.spend_reporting / nullif(joined.attributed_conversions, 0) as double) as cost_per_acquisition,
-        cast(joined.attributed_value / nullif(joined.spend_reporting, 0) as double) as return_on_ad_spend,
+        {{ attribution_spend_ratios(
+            'joined.attributed_conversions', 'joined.attributed_value', 'joined.spend_reporting'
+        ) }},
 
         -- dates
         cast(joined.date_day as date) as date_day

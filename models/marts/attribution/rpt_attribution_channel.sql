@@ -3,8 +3,6 @@
     (rpt_campaign_performance_daily, in the reporting currency), repeated for every model. Channels
     without spend (email, organic...) have none; a paid channel-day with spend but nothing attributed is
     kept with 0 conversions. CPA and ROAS are NULL when their divisor is 0. -#}
-{#- (vars are read when dbt executes; the linter's templater gets the defaults) -#}
-{%- set models = var('attribution_models') if execute else ['last_touch'] -%}
 
 with
 
@@ -17,12 +15,6 @@ credits as (
 campaign_performance as (
 
     select * from {{ ref('rpt_campaign_performance_daily') }}
-
-),
-
-attribution_models as (
-
-    select unnest(['{{ models | join("', '") }}']) as attribution_model
 
 ),
 
@@ -53,41 +45,10 @@ spend_days as (
 
 ),
 
-model_spend_days as (
-
-    select
-        attribution_models.attribution_model,
-        spend_days.channel,
-        spend_days.platform,
-        spend_days.date_day,
-        spend_days.spend_reporting
-    from attribution_models
-    cross join spend_days
-
-),
-
-joined as (
-
-    select
-        coalesce(credited_days.attribution_model, model_spend_days.attribution_model) as attribution_model,
-        coalesce(credited_days.channel, model_spend_days.channel) as channel,
-        coalesce(credited_days.platform, model_spend_days.platform) as platform,
-        coalesce(credited_days.date_day, model_spend_days.date_day) as date_day,
-        coalesce(
-            credited_days.attribution_channel, model_spend_days.channel || ':' || model_spend_days.platform
-        ) as attribution_channel,
-        coalesce(credited_days.attributed_conversions, 0) as attributed_conversions,
-        coalesce(credited_days.attributed_value, 0) as attributed_value,
-        model_spend_days.spend_reporting
-    from credited_days
-    full outer join model_spend_days
-        on
-            credited_days.attribution_model = model_spend_days.attribution_model
-            and credited_days.channel = model_spend_days.channel
-            and credited_days.platform = model_spend_days.platform
-            and credited_days.date_day = model_spend_days.date_day
-
-),
+{{ attribution_spend_ctes(
+    ['channel', 'platform', 'date_day'],
+    {'attribution_channel': "model_spend_days.channel || ':' || model_spend_days.platform"}
+) }},
 
 final as (
 
@@ -105,9 +66,7 @@ final as (
         -- numerics: money in the reporting currency
         cast(attributed_conversions as double) as attributed_conversions,
         cast(attributed_value as double) as attributed_value,
-        cast(spend_reporting as decimal(18, 6)) as spend_reporting,
-        cast(spend_reporting / nullif(attributed_conversions, 0) as double) as cost_per_acquisition,
-        cast(attributed_value / nullif(spend_reporting, 0) as double) as return_on_ad_spend,
+        {{ attribution_spend_ratios('attributed_conversions', 'attributed_value', 'spend_reporting') }},
 
         -- dates
         cast(date_day as date) as date_day
