@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--sources", type=_sources, default=None, help="comma-separated sources (default: all)")
     run.add_argument("--start", type=_date, default=None, help="first report day, YYYY-MM-DD")
     run.add_argument("--end", type=_date, default=None, help="last report day, YYYY-MM-DD")
+    run.add_argument("--apply-budget-actions", action="store_true",
+                     help="after the build, apply the budget rules' actions (ADLAKE_BUDGET_RULES; without this "
+                          "flag they are only proposed, and only when ADLAKE_BUDGET_RULES is set)")
 
     commands.add_parser("publish", help="publish the marts built by `dbt build` to the Iceberg namespace marts")
 
@@ -105,6 +108,14 @@ def _add_budget_parser(commands: Any) -> None:
                       help="recompute from the fitted curves in this mode (default: the built table)")
     plan.add_argument("--target", type=float, default=None, help="target_roas: the ROAS to keep; cap_cpa: the CPA cap")
     plan.add_argument("--duckdb", default=None, help="the lake's DuckDB file (default: the configured lake's)")
+    undo = budget_commands.add_parser("undo", help="restore the budget or status an applied action replaced "
+                                                   "(its undo record in raw._budget_actions)")
+    undo.add_argument("action_id", help="the action's id (adlake budget apply prints it; raw._budget_actions)")
+    undo_mode = undo.add_mutually_exclusive_group()
+    undo_mode.add_argument("--dry-run", dest="apply", action="store_false", default=False,
+                           help="print what would be restored and send nothing (the default)")
+    undo_mode.add_argument("--apply", dest="apply", action="store_true",
+                           help="write the previous value back through the platform's endpoint")
 
 
 def _add_sandbox_parser(commands: Any) -> None:
@@ -200,7 +211,12 @@ def _cmd_run(args: argparse.Namespace) -> None:
 
     if args.start and args.end and args.start > args.end:
         raise AdlakeError(f"--start {args.start} is after --end {args.end}")
-    daily(sources=args.sources, start=args.start, end=args.end)
+    report = daily(sources=args.sources, start=args.start, end=args.end,
+                   apply_budget_actions=args.apply_budget_actions)
+    if report.actions is not None:
+        from flows.actions.apply import render_report
+
+        print(render_report(report.actions))
     render_summary(channel_summary(Lake().settings.duckdb_path))
 
 
@@ -340,6 +356,14 @@ def _cmd_budget(args: argparse.Namespace) -> None:
 
         path = Path(args.duckdb) if args.duckdb else Lake().settings.duckdb_path
         render_plan(budget_plan(path, mode=args.mode, target=args.target))
+        return
+    if args.budget_command == "undo":
+        from flows.actions.undo import render_undo, undo_action
+
+        outcome = undo_action(args.action_id, apply=args.apply)
+        print(render_undo(outcome))
+        if outcome.status == "failed":
+            raise AdlakeError(f"budget action {args.action_id} was not undone: {outcome.message}")
         return
     from flows.actions.apply import render_report, run_budget_actions
 

@@ -1,9 +1,11 @@
 """The ``daily`` Prefect flow: ingest every source (one task each), then ``dbt build``, then
-publish the marts. Runs without a Prefect server (ephemeral API) or against one."""
+publish the marts, then evaluate the budget rules when they are configured (dry-run unless asked).
+Runs without a Prefect server (ephemeral API) or against one."""
 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -12,6 +14,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 
+from flows.actions.apply import ActionsReport, run_budget_actions
 from flows.transform import DbtResult, publish_marts, run_dbt
 from pipelines.errors import AdlakeError, SourceError, root_adlake_error
 from pipelines.lake import Lake
@@ -61,6 +64,15 @@ def publish() -> dict[str, int]:
     return publish_marts()
 
 
+@task(name="budget-actions", cache_policy=NO_CACHE)
+def evaluate_budget_rules(apply: bool) -> ActionsReport:
+    """The budget rules on the marts just built: every action audited, sent only when ``apply``."""
+    report = run_budget_actions(apply=apply)
+    get_run_logger().info("budget rules: %d action(s), %d proposed, %d applied, %d failed", len(report.actions),
+                          report.count("proposed"), report.count("applied"), report.count("failed"))
+    return report
+
+
 @dataclass
 class DailyReport:
     """What a run did, per step."""
@@ -69,14 +81,18 @@ class DailyReport:
     failures: dict[str, str] = field(default_factory=dict)
     dbt: DbtResult | None = None
     published: dict[str, int] = field(default_factory=dict)
+    actions: ActionsReport | None = None  # None when no budget rules are configured
 
 
 @flow(name="daily")
-def daily(sources: list[str] | None = None, start: date | None = None, end: date | None = None) -> DailyReport:
-    """Ingest ``sources`` (default: all), build the dbt project and publish the marts.
+def daily(sources: list[str] | None = None, start: date | None = None, end: date | None = None,
+          apply_budget_actions: bool = False) -> DailyReport:
+    """Ingest ``sources`` (default: all), build the dbt project, publish the marts and, when
+    ``ADLAKE_BUDGET_RULES`` names a rules file, evaluate the budget rules on the new marts (actions
+    are only proposed unless ``apply_budget_actions``).
 
     A failing source does not stop the others: the models are built from what loaded and
-    the run fails at the end, naming every source that failed.
+    the run fails at the end, naming every source that failed (and any budget action that failed).
     """
     wanted = sources or sorted(SOURCES)
     unknown = sorted(set(wanted) - set(SOURCES))
@@ -99,6 +115,20 @@ def daily(sources: list[str] | None = None, start: date | None = None, end: date
         except Exception as exc:
             # Keep the sources' failures in the message: they are why the models may be short.
             report.failures["transform"] = str(root_adlake_error(exc) or exc)
+    if report.dbt is not None and (os.environ.get("ADLAKE_BUDGET_RULES") or apply_budget_actions):
+        _budget_step(report, apply_budget_actions)
     if report.failures:
         raise AdlakeError("; ".join(report.failures.values()))
     return report
+
+
+def _budget_step(report: DailyReport, apply: bool) -> None:
+    """Evaluate the rules; a bad rules file or a failed action fails the run at the end, like a source."""
+    try:
+        report.actions = evaluate_budget_rules(apply)
+    except Exception as exc:
+        report.failures["budget_actions"] = str(root_adlake_error(exc) or exc)
+        return
+    if report.actions.failed:
+        report.failures["budget_actions"] = (f"{len(report.actions.failed)} budget action(s) failed "
+                                             "(recorded in raw._budget_actions)")

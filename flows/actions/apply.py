@@ -103,6 +103,8 @@ def _decide(action: Action, seen: set[str], apply: bool, clients: Mapping[str, W
     """Set the action's status when it is not to be sent; return the client when it is."""
     if action.action_type == "alert":
         action.status, action.reason = "skipped", "alert rule: nothing to apply"
+    elif "undone" in seen:
+        action.status, action.reason = "skipped", "undone by an operator (adlake budget undo): not applied again"
     elif "applied" in seen:
         action.status, action.reason = "applied", "already applied by an earlier run (same rule, entity, evidence day)"
     elif not apply:
@@ -184,7 +186,7 @@ def render_report(report: ActionsReport) -> str:
     for a in report.actions:
         target = a.ad_group_id or f"campaign {a.campaign_id}"
         change = ", ".join(f"{k}={v}" for k, v in a.proposed.items())
-        lines.append(f"  {a.status:<8} {a.rule_name:<28} {a.platform:<10} {target:<20} {change}"
+        lines.append(f"  {a.status:<8} {a.action_id}  {a.rule_name:<28} {a.platform:<10} {target:<20} {change}"
                      + (f"  ({a.reason})" if a.reason else ""))
     for name, reason in report.skipped_rules.items():
         lines.append(f"  rule {name} skipped: {reason}")

@@ -2,8 +2,8 @@
 
 An action's id is a hash of the rule, the entity and the evidence day: the same decision made twice
 (the flow run twice after one build) has the same id, so it is applied once. Each status an action
-reaches is appended once (proposed, then applied or failed or skipped), so the table is the history
-of every decision and ``undo`` holds what an applied change replaced.
+reaches is appended once (proposed, then applied or failed or skipped, and undone after ``adlake budget
+undo``), so the table is the history of every decision and ``undo`` holds what an applied change replaced.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 TABLE = "_budget_actions"
-STATUSES = ("proposed", "applied", "failed", "skipped")
+STATUSES = ("proposed", "applied", "failed", "skipped", "undone")
 
 
 def action_id(rule_name: str, entity_key: str, evidence_day: date) -> str:

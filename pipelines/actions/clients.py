@@ -63,6 +63,10 @@ class WriteClient(Protocol):
         paused is not written again: the record then says ``"unchanged": True``."""
         ...
 
+    def restore(self, entity: Entity, undo: Mapping[str, Any]) -> dict[str, Any]:
+        """Write an undo record's previous budget or status back; returns the record of what it replaced."""
+        ...
+
 
 def _cents(amount: Decimal) -> int:
     return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
@@ -101,6 +105,13 @@ class MetaWriteClient:
         if previous == "PAUSED":
             return {"level": "adset", "id": entity.ad_group_id, "status": previous, "unchanged": True}
         self.http.request("POST", f"{self.api_version}/{entity.ad_group_id}", data={"status": "PAUSED"})
+        return {"level": "adset", "id": entity.ad_group_id, "status": previous}
+
+    def restore(self, entity: Entity, undo: Mapping[str, Any]) -> dict[str, Any]:
+        if "daily_budget" in undo:
+            return self.set_daily_budget(entity, Decimal(str(undo["daily_budget"])))
+        previous = self._read(entity).get("status")
+        self.http.request("POST", f"{self.api_version}/{entity.ad_group_id}", data={"status": undo["status"]})
         return {"level": "adset", "id": entity.ad_group_id, "status": previous}
 
 
@@ -150,6 +161,15 @@ class GoogleAdsWriteClient:
         self._mutate(entity, "adGroups", {"resourceName": name, "status": "PAUSED"}, "status")
         return {"level": "ad_group", "id": name, "status": previous}
 
+    def restore(self, entity: Entity, undo: Mapping[str, Any]) -> dict[str, Any]:
+        if "amount_micros" in undo:
+            return self.set_daily_budget(entity, Decimal(str(undo["amount_micros"])) / 1_000_000)
+        rows = self.search.search_stream(entity.account_id, "SELECT ad_group.id, ad_group.status FROM ad_group "
+                                         f"WHERE ad_group.id = {int(entity.ad_group_id)}")
+        name = f"customers/{entity.account_id}/adGroups/{entity.ad_group_id}"
+        self._mutate(entity, "adGroups", {"resourceName": name, "status": undo["status"]}, "status")
+        return {"level": "ad_group", "id": name, "status": rows[0]["adGroup"]["status"] if rows else None}
+
 
 class TikTokWriteClient:
     """``adgroup/budget/update/`` (main units) and ``adgroup/status/update/`` (``DISABLE``)."""
@@ -189,6 +209,15 @@ class TikTokWriteClient:
             return {"level": "adgroup", "id": entity.ad_group_id, "operation_status": previous, "unchanged": True}
         self.http.post_json(f"{tiktok_settings.API_ROOT}/adgroup/status/update/", {
             "advertiser_id": entity.account_id, "adgroup_ids": [entity.ad_group_id], "operation_status": "DISABLE"})
+        return {"level": "adgroup", "id": entity.ad_group_id, "operation_status": previous}
+
+    def restore(self, entity: Entity, undo: Mapping[str, Any]) -> dict[str, Any]:
+        if "budget" in undo:
+            return self.set_daily_budget(entity, Decimal(str(undo["budget"])))
+        previous = self._group(entity).get("operation_status")
+        self.http.post_json(f"{tiktok_settings.API_ROOT}/adgroup/status/update/", {
+            "advertiser_id": entity.account_id, "adgroup_ids": [entity.ad_group_id],
+            "operation_status": undo["operation_status"]})
         return {"level": "adgroup", "id": entity.ad_group_id, "operation_status": previous}
 
 

@@ -193,3 +193,66 @@ def test_shift_budget_is_skipped_with_a_reason_without_the_curves_mart(lake: Lak
     report = run_budget_actions(config=config, lake=lake, clients={})
     assert report.actions == []
     assert "fct_budget_response_curves does not exist" in report.skipped_rules["s"]
+
+
+def test_undo_restores_the_previous_status_once_and_the_rule_does_not_apply_it_again(
+        lake: Lake, sandbox: SandboxServer, marts: list[tuple[object, ...]], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    bound, expensive = _threshold(marts, 1)
+    config = parse_rules(_pause_rule(bound))
+    action = run_budget_actions(apply=True, config=config, lake=lake, clients=_meta(sandbox)).actions[0]
+    assert _status(sandbox, expensive[0]) == "PAUSED"
+    monkeypatch.setenv("SOURCES__META_ADS__BASE_URL", sandbox.url_for("meta"))
+    monkeypatch.setenv("SOURCES__META_ADS__ACCESS_TOKEN", meta.DEFAULT_TOKEN)
+
+    assert main(["budget", "undo", action.action_id]) == 0  # dry run by default
+    assert "would restore status=ACTIVE" in capsys.readouterr().out
+    assert _status(sandbox, expensive[0]) == "PAUSED" and len(sandbox.writes()) == 1
+
+    assert main(["budget", "undo", action.action_id, "--apply"]) == 0
+    assert "restored status=ACTIVE" in capsys.readouterr().out
+    assert _status(sandbox, expensive[0]) == "ACTIVE"
+    writes = [(w.entity_id, w.old, w.new) for w in sandbox.writes("meta")]
+    assert writes == [(expensive[0], "ACTIVE", "PAUSED"), (expensive[0], "PAUSED", "ACTIVE")]
+    undone = [r for r in _audit(lake) if r["status"] == "undone"]
+    assert len(undone) == 1 and json.loads(str(undone[0]["undo_json"]))["status"] == "PAUSED"
+
+    # Undone once: a second undo sends nothing, and the rule (same evidence) does not pause it again.
+    assert main(["budget", "undo", action.action_id, "--apply"]) == 0
+    assert "already undone" in capsys.readouterr().out
+    again = run_budget_actions(apply=True, config=config, lake=lake, clients=_meta(sandbox))
+    assert [(a.status, a.reason) for a in again.actions] == [
+        ("skipped", "undone by an operator (adlake budget undo): not applied again")]
+    assert len(sandbox.writes()) == 2
+
+
+def test_undo_of_a_budget_change_and_of_an_unknown_or_unapplied_action(lake: Lake, sandbox: SandboxServer,
+                                                                       marts: list[tuple[object, ...]]) -> None:
+    from flows.actions.undo import undo_action
+    from pipelines.errors import AdlakeError
+
+    bound, _ = _threshold(marts, 1)
+    dry = run_budget_actions(config=parse_rules(_pause_rule(bound)), lake=lake, clients=_meta(sandbox))
+    with pytest.raises(AdlakeError, match="was never applied"):
+        undo_action(dry.actions[0].action_id, apply=True, lake=lake, clients=_meta(sandbox))
+    with pytest.raises(AdlakeError, match="no budget action ffff"):
+        undo_action("ffff", lake=lake)
+
+    client = TikTokWriteClient(sandbox.url_for("tiktok_ads"), tiktok_ads.DEFAULT_TOKEN)
+    world_rows = performance_rows(sandbox.world, 7)
+    rows = [r for r in world_rows if r[1] == "meta_ads"]
+    rows += [(*r[:7], "display", *r[8:]) for r in world_rows if r[1] == "tiktok_ads"]
+    write_marts(lake.settings.duckdb_path, rows, curves={"paid_social": 0.8, "display": 2.5})
+    config = parse_rules({"limits": {"max_budget_change_pct": 15, "max_actions_per_run": 1},
+                          "rules": [{"name": "social-to-display", "kind": "shift_budget", "from_channel":
+                                     "paid_social", "to_channel": "display", "percent": 10,
+                                     "min_marginal_roas_gap": 1.0}]})
+    report = run_budget_actions(apply=True, config=config, lake=lake, clients={**_meta(sandbox), "tiktok_ads": client})
+    applied = next(a for a in report.actions if a.status == "applied")
+    assert len(sandbox.writes()) == 1
+    before = applied.proposed["daily_budget_from"]
+    outcome = undo_action(applied.action_id, apply=True, lake=lake, clients={**_meta(sandbox), "tiktok_ads": client})
+    assert outcome.status == "undone"
+    [first, second] = sandbox.writes()
+    assert (second.entity_id, second.old, second.new) == (first.entity_id, first.new, first.old)
+    assert str(before) in {str(outcome.restore.get("daily_budget")), str(outcome.restore.get("budget"))}

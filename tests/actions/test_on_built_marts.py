@@ -54,3 +54,27 @@ def test_a_rule_on_the_dbt_built_mart_is_applied_through_the_flow(lake: Lake, me
                 if r["status"] != "proposed"}
     assert statuses[top] == "failed"
     assert {g for g, s in statuses.items() if s == "applied"} == firing - {top}
+
+
+def test_the_daily_flow_evaluates_the_rules_after_the_build_and_only_proposes(lake: Lake, meta_env: SandboxServer,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.daily import daily
+
+    # A bound every Meta ad set that spent crosses (no conversion: an infinite CPA): each one is proposed,
+    # none is sent.
+    rules = lake.settings.home / "rules.json"
+    rules.parent.mkdir(parents=True, exist_ok=True)
+    rules.write_text(json.dumps({"rules": [{"name": "pause-any", "kind": "pause_when_cpa_above", "days": 7,
+                                            "above": 0.01, "platforms": ["meta_ads"]}]}))
+    monkeypatch.setenv("ADLAKE_BUDGET_RULES", str(rules))
+    end = meta_env.clock.as_of
+    report = daily(sources=["meta_ads"], start=end - timedelta(days=6), end=end)
+    assert report.dbt is not None and report.actions is not None and report.actions.dry_run
+    spending = {r[0] for r in query(lake, """
+        select ad_group_id from marts.fct_ad_performance_daily
+        where platform = 'meta_ads' group by 1 having sum(spend) > 0""")}
+    assert {a.ad_group_id for a in report.actions.actions} == spending and spending
+    assert {a.status for a in report.actions.actions} == {"proposed"}
+    assert meta_env.writes() == []
+    audit = lake.read(RAW, "_budget_actions").to_pylist()
+    assert sorted(r["ad_group_id"] for r in audit) == sorted(spending)
