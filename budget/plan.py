@@ -164,6 +164,16 @@ def attribution_rows(report: pa.Table, attribution_model: str) -> pa.Table:
     })
 
 
+def campaign_rows(report: pa.Table, attribution_model: str) -> pa.Table:
+    """The campaign-days of one attribution model from ``rpt_attribution_campaign`` rows, as
+    :func:`attribution_rows` gives them, keyed ``<platform>:<campaign_id>`` in ``attribution_channel`` (only
+    credits of touches that know their campaign are there; the same guards then decide which campaigns have
+    enough data for a curve)."""
+    key = pc.binary_join_element_wise(report["platform"].cast(pa.string()), report["campaign_id"].cast(pa.string()),
+                                      ":")
+    return attribution_rows(report.append_column("attribution_channel", key), attribution_model)
+
+
 @dataclass(frozen=True)
 class Series:
     """One channel's daily series over the input's days."""

@@ -110,5 +110,6 @@ def test_an_empty_lake_gives_empty_tables_with_the_schemas():
 
 def test_python_models_have_no_jinja():
     # dbt renders .py models through Jinja: a `{{` would be templated (DECISIONLOG, attribution).
-    for name in ("int_budget__response_curves", "int_budget__recommendations", "int_budget__forecast"):
+    for name in ("int_budget__response_curves", "int_budget__campaign_response_curves", "int_budget__recommendations",
+                 "int_budget__forecast"):
         assert "{{" not in (REPO / "models" / "intermediate" / f"{name}.py").read_text()

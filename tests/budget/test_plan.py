@@ -99,3 +99,27 @@ def test_settings_from_config_strings():
     s = Settings.from_mapping({"min_days": "14", "down": 0.2, "mode": "target_roas", "target": "2.5", "x": 1,
                                "up": None})
     assert (s.min_days, s.down, s.mode, s.target, s.up) == (14, 0.2, "target_roas", 2.5, 0.3)
+
+
+def test_campaign_rows_key_each_campaign_and_keep_the_credited_span():
+    from budget.plan import campaign_rows, daily_series
+
+    d = date(2026, 10, 1)
+    report = pa.Table.from_pylist([
+        # (model, platform, campaign, day, spend, conversions, value)
+        dict(zip(("attribution_model", "platform", "campaign_id", "date_day", "spend_reporting",
+                  "attributed_conversions", "attributed_value"), row, strict=True))
+        for row in [
+            ("markov", "google_ads", "1", d, 10.0, 0.0, 0.0),  # before the first credited day: left out
+            ("markov", "google_ads", "1", d + timedelta(days=1), 20.0, 1.5, 30.0),
+            ("markov", "meta_ads", "1", d + timedelta(days=1), 5.0, 0.0, 0.0),
+            ("markov", "meta_ads", "1", d + timedelta(days=3), 7.0, 0.5, 10.0),
+            ("markov", "meta_ads", "2", d + timedelta(days=2), 0.0, 0.0, 0.0),  # never spent: no curve
+            ("linear", "meta_ads", "1", d + timedelta(days=2), 99.0, 9.0, 99.0),  # another model
+        ]])
+    series = daily_series(campaign_rows(report, "markov"))
+    assert set(series) == {"google_ads:1", "meta_ads:1"}
+    assert series["google_ads:1"].first_date == d + timedelta(days=1)
+    assert series["google_ads:1"].spend.tolist() == [20.0, 0.0, 0.0]
+    assert series["meta_ads:1"].spend.tolist() == [5.0, 0.0, 7.0]
+    assert series["meta_ads:1"].value.tolist() == [0.0, 0.0, 10.0]

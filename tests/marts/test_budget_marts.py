@@ -87,3 +87,33 @@ def test_budget_marts_invariants(full_lake: SharedLake, capsys: pytest.CaptureFi
                   f"cv={c['spend_coefficient_of_variation']:.3f} decay={c['adstock_decay']} "
                   f"backtest wape={c['backtest_wape']} mape={c['backtest_mape']}")
         render_plan(budget_plan(full_lake.lake.settings.duckdb_path))
+
+
+def test_campaign_curves_cover_every_paid_campaign_with_its_own_spend(full_lake: SharedLake) -> None:
+    model = VARS["budget_attribution_model"]
+    curves = _rows(full_lake, "select * from marts.fct_budget_campaign_response_curves")
+    # Every campaign with spend on the days that hold credits, from the campaigns' own performance mart.
+    spend = _rows(full_lake, f"""
+        with span as (
+            select min(conversion_date) as first_day, max(conversion_date) as last_day
+            from marts.fct_attribution_credits where attribution_model = '{model}')
+        select platform, campaign_id, date_day, sum(spend_reporting)::double as spend
+        from marts.rpt_campaign_performance_daily, span
+        where date_day between span.first_day and span.last_day
+        group by 1, 2, 3""")
+    days = sorted({r["date_day"] for r in spend})
+    by_campaign: dict[tuple[str, str], dict] = {}
+    for r in spend:
+        by_campaign.setdefault((r["platform"], r["campaign_id"]), {})[r["date_day"]] = r["spend"]
+    paid = {k for k, v in by_campaign.items() if sum(v.values()) > 0}
+    assert {(c["platform"], c["campaign_id"], c["response_metric"]) for c in curves} == {
+        (p, c, m) for p, c in paid for m in ("value", "conversions")}
+    last = days[-VARS["budget_current_days"]:]
+    for c in curves:
+        daily = by_campaign[(c["platform"], c["campaign_id"])]
+        assert c["current_spend_reporting"] == pytest.approx(sum(daily.get(d, 0.0) for d in last) / len(last))
+        assert c["fit_days"] == len(days) and c["attribution_model"] == model
+        assert c["channel"] and c["reason"]  # (the affiliate network names no campaigns)
+    fitted = sum(c["is_fitted"] for c in curves)
+    print(f"\ncampaign curves: {len(curves) // 2} campaigns x 2 metrics, {fitted} fitted; statuses "
+          f"{sorted({c['status'] for c in curves})}")
