@@ -26,7 +26,7 @@ from sandbox.server import Clock, SandboxServer
 from sandbox.webhooks import Delivery, WebhookEmitter, WebhookSecrets
 from sandbox.world import World
 from tests.conftest import TEST_PSEUDONYM_KEY
-from tests.webhooks.conftest import SEED, serving
+from tests.webhooks.conftest import SEED, Running, serving
 
 API_SOURCES = ("meta_ads", "google_ads", "linkedin_ads", "tiktok_ads", "microsoft_ads")
 # The pushed lake: the ad platforms' and networks' last AD_DAYS days, the pushes, AppsFlyer's pulls of the
@@ -105,14 +105,20 @@ def build_pushed_lake(world: World, home: Path) -> PushedLake:
         run_source("crm", lake)  # the first run lists every contact and deal
         deliveries = world_deliveries(world, last_days=PUSH_DAYS)
         with serving(lake, WebhookSecrets.from_seed(SEED), home / "receiver") as running:
-            with WebhookEmitter(running.url, running.secrets, seed=7, duplicate_rate=0.2, backoff_seconds=0.01,
-                                max_backoff_seconds=0.05) as emitter:
-                log = emitter.send(deliveries)
-            assert not log.dropped() and log.duplicates()
-            running.stop_and_land()
+            duplicates = send_and_land(running, deliveries)
         run_dbt(["build"], lake)
-        return PushedLake(world, lake, lake_env(), server.clock, ad_days, PUSH_DAYS, drops, deliveries,
-                          len(log.duplicates()))
+        return PushedLake(world, lake, lake_env(), server.clock, ad_days, PUSH_DAYS, drops, deliveries, duplicates)
+
+
+def send_and_land(running: Running, deliveries: list[Delivery]) -> int:
+    """Send the deliveries to the receiver (retries, 20 % sent twice, reordered), stop it and land the journal;
+    returns how many were sent twice."""
+    with WebhookEmitter(running.url, running.secrets, seed=7, duplicate_rate=0.2, backoff_seconds=0.01,
+                        max_backoff_seconds=0.05) as emitter:
+        log = emitter.send(deliveries)
+    assert not log.dropped() and log.duplicates()
+    running.stop_and_land()
+    return len(log.duplicates())
 
 
 def build_full_lake(world: World, home: Path, days: int) -> SharedLake:

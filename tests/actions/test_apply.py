@@ -10,10 +10,10 @@ import pytest
 import requests
 from prometheus_client import REGISTRY
 
-from flows.actions.apply import run_budget_actions
+from flows.actions.apply import ActionsReport, run_budget_actions
 from flows.actions.rules import parse_rules
 from flows.cli import main
-from pipelines.actions.clients import MetaWriteClient, TikTokWriteClient
+from pipelines.actions.clients import MetaWriteClient, TikTokWriteClient, WriteClient
 from pipelines.lake import RAW, Lake
 from sandbox import meta, tiktok_ads
 from sandbox.faults import FaultRule
@@ -55,6 +55,23 @@ def _status(sandbox: SandboxServer, ad_set_id: str) -> str:
     url = f"{sandbox.url_for('meta')}/v21.0/{ad_set_id}"
     return requests.get(url, params={"access_token": meta.DEFAULT_TOKEN, "fields": "status"}, timeout=10).json()[
         "status"]
+
+
+def _shift(lake: Lake, sandbox: SandboxServer, max_actions: int) -> ActionsReport:
+    """Apply a shift from paid_social (Meta) to display (TikTok relabelled, so both channels have write clients)."""
+    world_rows = performance_rows(sandbox.world, 7)
+    rows = [r for r in world_rows if r[1] == "meta_ads"]
+    rows += [(*r[:7], "display", *r[8:]) for r in world_rows if r[1] == "tiktok_ads"]
+    write_marts(lake.settings.duckdb_path, rows, curves={"paid_social": 0.8, "display": 2.5})
+    config = parse_rules({"limits": {"max_budget_change_pct": 15, "max_actions_per_run": max_actions},
+                          "rules": [{"name": "social-to-display", "kind": "shift_budget", "from_channel":
+                                     "paid_social", "to_channel": "display", "percent": 10,
+                                     "min_marginal_roas_gap": 1.0}]})
+    return run_budget_actions(apply=True, config=config, lake=lake, clients=_clients(sandbox))
+
+
+def _clients(sandbox: SandboxServer) -> dict[str, WriteClient]:
+    return {**_meta(sandbox), "tiktok_ads": TikTokWriteClient(sandbox.url_for("tiktok_ads"), tiktok_ads.DEFAULT_TOKEN)}
 
 
 def test_a_rule_fires_on_the_anomaly_and_dry_run_sends_nothing(lake: Lake, sandbox: SandboxServer,
@@ -164,18 +181,7 @@ def test_spend_pace_alert_on_a_cut_budget(lake: Lake, sandbox: SandboxServer,
 
 
 def test_shift_budget_applies_within_the_cap_and_keeps_undo(lake: Lake, sandbox: SandboxServer) -> None:
-    # Meta stays paid_social; TikTok is relabelled "display" so the shift has two channels with write clients.
-    world_rows = performance_rows(sandbox.world, 7)
-    rows = [r for r in world_rows if r[1] == "meta_ads"]
-    rows += [(*r[:7], "display", *r[8:]) for r in world_rows if r[1] == "tiktok_ads"]
-    write_marts(lake.settings.duckdb_path, rows, curves={"paid_social": 0.8, "display": 2.5})
-    config = parse_rules({"limits": {"max_budget_change_pct": 15, "max_actions_per_run": 3},
-                          "rules": [{"name": "social-to-display", "kind": "shift_budget", "from_channel":
-                                     "paid_social", "to_channel": "display", "percent": 10,
-                                     "min_marginal_roas_gap": 1.0}]})
-    clients = {**_meta(sandbox), "tiktok_ads": TikTokWriteClient(sandbox.url_for("tiktok_ads"),
-                                                                 tiktok_ads.DEFAULT_TOKEN)}
-    report = run_budget_actions(apply=True, config=config, lake=lake, clients=clients)
+    report = _shift(lake, sandbox, max_actions=3)
     assert report.count("applied") == 3  # max_actions_per_run
     assert report.count("skipped") == len(report.actions) - 3
     for action in report.actions:
@@ -238,20 +244,11 @@ def test_undo_of_a_budget_change_and_of_an_unknown_or_unapplied_action(lake: Lak
     with pytest.raises(AdlakeError, match="no budget action ffff"):
         undo_action("ffff", lake=lake)
 
-    client = TikTokWriteClient(sandbox.url_for("tiktok_ads"), tiktok_ads.DEFAULT_TOKEN)
-    world_rows = performance_rows(sandbox.world, 7)
-    rows = [r for r in world_rows if r[1] == "meta_ads"]
-    rows += [(*r[:7], "display", *r[8:]) for r in world_rows if r[1] == "tiktok_ads"]
-    write_marts(lake.settings.duckdb_path, rows, curves={"paid_social": 0.8, "display": 2.5})
-    config = parse_rules({"limits": {"max_budget_change_pct": 15, "max_actions_per_run": 1},
-                          "rules": [{"name": "social-to-display", "kind": "shift_budget", "from_channel":
-                                     "paid_social", "to_channel": "display", "percent": 10,
-                                     "min_marginal_roas_gap": 1.0}]})
-    report = run_budget_actions(apply=True, config=config, lake=lake, clients={**_meta(sandbox), "tiktok_ads": client})
+    report = _shift(lake, sandbox, max_actions=1)
     applied = next(a for a in report.actions if a.status == "applied")
     assert len(sandbox.writes()) == 1
     before = applied.proposed["daily_budget_from"]
-    outcome = undo_action(applied.action_id, apply=True, lake=lake, clients={**_meta(sandbox), "tiktok_ads": client})
+    outcome = undo_action(applied.action_id, apply=True, lake=lake, clients=_clients(sandbox))
     assert outcome.status == "undone"
     [first, second] = sandbox.writes()
     assert (second.entity_id, second.old, second.new) == (first.entity_id, first.new, first.old)

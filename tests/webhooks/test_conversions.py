@@ -19,16 +19,14 @@ from flows.transform import run_dbt
 from pipelines.lake import Lake
 from pipelines.runner import run_source
 from sandbox.appsflyer import AppsFlyerApp
-from sandbox.catalog import source_settings
 from sandbox.emission import world_deliveries
 from sandbox.file_drops import write_network_reports
 from sandbox.identities import lookup
 from sandbox.journeys import CONVERSION_TYPES, conversion_ids
 from sandbox.server import Clock, SandboxServer
-from sandbox.webhooks import WebhookEmitter
 from sandbox.world import World
 from tests.lakequery import query as _query
-from tests.shared_lakes import PushedLake
+from tests.shared_lakes import PushedLake, point_sources_at, send_and_land
 from tests.webhooks.conftest import Running
 
 pytestmark = pytest.mark.slow
@@ -81,26 +79,19 @@ def _truth(world: World, clock: Clock, days: int) -> Truth:
 
 
 def _land_and_build(receiver: Running, world: World, lake: Lake, sandbox: SandboxServer,
-                    monkeypatch: pytest.MonkeyPatch, days: int, providers: set[str] | None = None) -> None:
-    """The last ``days`` days: pushes through the receiver (with duplicates), pulls from the sandbox, dbt build."""
-    for key, value in source_settings(sandbox.base_url, world).items():
-        monkeypatch.setenv(key, value)
+                    monkeypatch: pytest.MonkeyPatch, days: int, providers: set[str]) -> None:
+    """The last ``days`` days: pushes of ``providers`` through the receiver (with duplicates), pulls from the
+    sandbox, dbt build."""
     drops = lake.settings.home / "drops"
+    point_sources_at(monkeypatch, sandbox, drops)
     write_network_reports(world, drops, sandbox.clock.as_of)
-    monkeypatch.setenv("SOURCES__FILE_DROPS__BUCKET_URL", str(drops))
-    monkeypatch.setattr("pipelines.appsflyer.helpers.today", lambda tz: sandbox.clock.as_of)
     end = sandbox.clock.as_of
     start = end - timedelta(days=days - 1)
     for source in (*AD_SOURCES, "appsflyer"):
         run_source(source, start_date=start, end_date=end)
     run_source("crm")  # the first run lists every contact and deal
-    deliveries = [d for d in world_deliveries(world, last_days=days) if providers is None or (
-        d.provider in providers and not d.key.startswith(PAGE_VIEW_KEY))]
-    with WebhookEmitter(receiver.url, receiver.secrets, seed=7, duplicate_rate=0.2, backoff_seconds=0.01,
-                        max_backoff_seconds=0.05) as emitter:
-        log = emitter.send(deliveries)
-    assert not log.dropped() and log.duplicates()
-    receiver.stop_and_land()
+    send_and_land(receiver, [d for d in world_deliveries(world, last_days=days)
+                             if d.provider in providers and not d.key.startswith(PAGE_VIEW_KEY)])
     run_dbt(["build"], lake)
 
 

@@ -75,16 +75,7 @@ final as (
 
         -- numerics: at current spend
         cast(keyed_curves.response_at_current as double) as response_at_current_spend,
-        cast(
-            case when keyed_curves.response_metric = 'value' then keyed_curves.marginal_return_at_current end
-            as double
-        ) as marginal_roas,
-        cast(
-            case
-                when keyed_curves.response_metric = 'conversions' and keyed_curves.marginal_return_at_current > 0
-                    then 1 / keyed_curves.marginal_return_at_current
-            end as double
-        ) as marginal_cpa_reporting,
+        {{ budget_marginal_columns('keyed_curves') }},
         cast(keyed_curves.backtest_wape as double) as backtest_wape,
 
         -- booleans

@@ -51,16 +51,7 @@ final as (
         -- numerics: at current spend
         cast(response_curves.response_at_current as double) as response_at_current_spend,
         cast(response_curves.marginal_return_at_current as double) as marginal_return_at_current_spend,
-        cast(
-            case when response_curves.response_metric = 'value' then response_curves.marginal_return_at_current end
-            as double
-        ) as marginal_roas,
-        cast(
-            case
-                when response_curves.response_metric = 'conversions' and response_curves.marginal_return_at_current > 0
-                    then 1 / response_curves.marginal_return_at_current
-            end as double
-        ) as marginal_cpa_reporting,
+        {{ budget_marginal_columns('response_curves') }},
 
         -- numerics: backtest
         cast(response_curves.backtest_holdout_days as integer) as backtest_holdout_days,
