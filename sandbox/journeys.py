@@ -167,7 +167,7 @@ class Journeys:
         cumulative = _cumulative_affinity(population)
         totals = np.zeros(len(CHANNELS) + 1, dtype=np.int64)  # factual, then without each channel
         converted: list[DayConversions] = []
-        for day_number, day in enumerate(config.dates()):
+        for day_number, day in enumerate(world.calendar()):
             touches = _touches(world, population, cumulative, ads, day_number, day)
             # Today's conversions respond to touches up to yesterday, and platforms can only claim
             # them with earlier touches: a click later in the day never causes or claims a purchase.
@@ -239,20 +239,21 @@ def _touches(world: World, population: Population, cumulative: np.ndarray, ads: 
         delivery = world.delivery(ad, day)
         if delivery is not None:
             clicks[i], views[i] = delivery.link_clicks, delivery.impressions
-    rng = rng_for(seed, "touches", day_number)
+    ad_channel = np.array([CHANNELS.index(ad.ad_group.campaign.account.platform) for ad in ads], dtype=np.int64)
     for kind, volume, rate in ((CLICK, clicks, CLICK_ID_RATE), (VIEW, views, VIEW_ID_RATE)):
-        per_ad = rng.binomial(volume, rate)
-        ad_of_touch = np.repeat(np.arange(len(ads)), per_ad)
-        channel = np.array([CHANNELS.index(ads[a].ad_group.campaign.account.platform) for a in range(len(ads))],
-                           dtype=np.int64)[ad_of_touch] if len(ads) else np.empty(0, np.int64)
-        person = np.empty(len(ad_of_touch), dtype=np.int64)
-        for c in np.unique(channel):
-            sel = channel == c
-            person[sel] = _pick(rng, cumulative, int(c), int(sel.sum()))
-        parts.append((person, channel, ad_of_touch, np.full(len(person), kind)))
+        for c in np.unique(ad_channel).tolist():
+            # Each (day, kind, channel) has streams of its own, and the people a channel reaches are a prefix of
+            # its stream: a scenario that changes one channel's delivery leaves every other channel's touches as
+            # they were and only adds or drops people at the end of its own (common random numbers, see
+            # sandbox.budget_scenario).
+            of_channel = np.flatnonzero(ad_channel == c)
+            per_ad = rng_for(seed, "touch_counts", day_number, kind, c).binomial(volume[of_channel], rate)
+            ad_of_touch = np.repeat(of_channel, per_ad)
+            person = _pick(rng_for(seed, "touch_people", day_number, kind, c), cumulative, c, len(ad_of_touch))
+            parts.append((person, np.full(len(person), c), ad_of_touch, np.full(len(person), kind)))
     parts.extend(_owned_touches(seed, population, cumulative, day_number, day))
     person = np.concatenate([p[0] for p in parts]).astype(np.int64)
-    second = rng.integers(0, 86_400, len(person))
+    second = rng_for(seed, "touches", day_number).integers(0, 86_400, len(person))
     return DayTouches(person, np.concatenate([p[1] for p in parts]).astype(np.int64),
                       np.concatenate([p[2] for p in parts]).astype(np.int64),
                       np.concatenate([p[3] for p in parts]).astype(np.int64), second)
