@@ -35,6 +35,7 @@ class PeriodOutcome:
     days: int
     multipliers: dict[str, float]
     conversions: int  # true conversions (every type) on the extension days
+    expected_conversions: float  # their expectation (every person-day's probability summed): the truth without draws
     value_pln: float  # their value (purchases; leads have none until a deal closes)
     spend_pln: dict[str, float]  # per paid platform, over the extension days
 
@@ -99,4 +100,5 @@ def next_period(world: World, multipliers: Mapping[str, float], days: int = 14) 
         spend[account.platform] += cents / 100 / FX_FROM_PLN[account.currency]
     return PeriodOutcome(
         first_day=period[0], days=days, multipliers=scaled, conversions=int(on_period.sum()),
+        expected_conversions=float(journeys.expected_by_day[first:].sum()),
         value_pln=float(journeys.conversions["value_cents"][on_period].sum()) / 100, spend_pln=spend)

@@ -49,20 +49,23 @@ def test_multipliers_of_one_are_business_as_usual_and_leave_the_past_alone(small
     for name, values in plain.items():
         assert np.array_equal(extended[name][past], values), name
     assert int((~past).sum()) == flat.conversions
+    assert flat.expected_conversions == pytest.approx(flat.conversions, rel=0.15)
 
 
 def test_a_channel_without_effect_changes_nothing(small: World, flat) -> None:
     assert EFFECTS["programmatic"] == 0
     doubled = next_period(small, {"programmatic": 2.0}, DAYS)
     assert doubled.conversions == flat.conversions and doubled.value_pln == flat.value_pln
+    assert doubled.expected_conversions == flat.expected_conversions
     assert doubled.spend_pln["programmatic"] == pytest.approx(2 * flat.spend_pln["programmatic"], rel=0.02)
     assert {p: s for p, s in doubled.spend_pln.items() if p != "programmatic"} == {
         p: s for p, s in flat.spend_pln.items() if p != "programmatic"}
 
 
 def test_more_budget_on_search_buys_more_conversions(small: World, flat) -> None:
-    assert next_period(small, {"google_ads": 2.0}, DAYS).conversions > flat.conversions
-    assert next_period(small, {"google_ads": 0.5}, DAYS).conversions < flat.conversions
+    more, less = next_period(small, {"google_ads": 2.0}, DAYS), next_period(small, {"google_ads": 0.5}, DAYS)
+    assert more.conversions > flat.conversions > less.conversions
+    assert more.expected_conversions > flat.expected_conversions > less.expected_conversions
 
 
 @pytest.mark.parametrize(("plan", "message"), [
