@@ -5,8 +5,10 @@ sandbox knows what the recommendation really does. The check reads ``marts.rpt_b
 and recommended daily spend per ``attribution_channel``), turns it into one budget multiplier per sandbox platform
 (recommended / current) and simulates the world's next period twice with common random numbers
 (:func:`sandbox.budget_scenario.next_period`): flat (every multiplier 1) and the plan. It reports the true
-conversions of both, the true change next to the marts' expected change (the forecast error) and the curves'
-backtest error (``fct_budget_response_curves.backtest_wape``).
+conversions of both (counted, and expected: every person-day's probability summed, free of the draws' noise), the
+true change next to the marts' expected change (the forecast error) and the curves' backtest error
+(``fct_budget_response_curves.backtest_wape``). The forecast error is that of the marts' own claim: their curves
+predict attributed conversions, which count conversions that would have happened anyway.
 """
 
 from __future__ import annotations
@@ -88,9 +90,14 @@ class BudgetCheck:
         return sum(c.expected_conversions_change for c in self.channels) * self.plan.days
 
     @property
+    def expected_true_change(self) -> float:
+        """The true change without the draws' noise (expected conversions, plan minus flat)."""
+        return self.plan.expected_conversions - self.flat.expected_conversions
+
+    @property
     def forecast_error(self) -> float:
-        """Expected minus true change in conversions over the period."""
-        return self.expected_change - self.true_change
+        """The marts' expected change minus the true change (expected, without the draws' noise)."""
+        return self.expected_change - self.expected_true_change
 
 
 def sandbox_platform(attribution_channel: str) -> str:
@@ -170,8 +177,10 @@ def render_check(check: BudgetCheck) -> str:
         f"true conversions, flat budgets:       {flat.conversions:>7,}   (spend {flat.total_spend_pln:,.0f} PLN)",
         f"true conversions, recommendation:     {plan.conversions:>7,}   (spend {plan.total_spend_pln:,.0f} PLN)",
         f"true change:                          {check.true_change:>+7,}   ({check.true_change_pct:+.1%})",
-        f"expected change (marts, attributed):  {check.expected_change:>+9,.1f}",
-        f"forecast error (expected - true):     {check.forecast_error:>+9,.1f}",
+        f"true change, expected (no draw noise):{check.expected_true_change:>+9,.1f}   "
+        f"({flat.expected_conversions:,.1f} -> {plan.expected_conversions:,.1f})",
+        f"marts' expected change (attributed):  {check.expected_change:>+9,.1f}",
+        f"forecast error (marts - true expected):{check.forecast_error:>+8,.1f}",
     ]
     return "\n".join(lines)
 
