@@ -35,14 +35,18 @@ select
     recommendations.recommended_spend_reporting,
     recommendations.expected_conversions_change,
     recommendations.is_fitted,
-    curves.status,
-    curves.r2,
-    curves.spend_coefficient_of_variation,
-    curves.backtest_wape
+    value_curves.status,
+    value_curves.r2 as value_r2,
+    conversions_curves.r2,
+    conversions_curves.spend_coefficient_of_variation,
+    conversions_curves.backtest_wape
 from marts.rpt_budget_recommendations as recommendations
-left join marts.fct_budget_response_curves as curves
-    on recommendations.attribution_channel = curves.attribution_channel
-    and curves.response_metric = 'conversions'
+left join marts.fct_budget_response_curves as value_curves
+    on recommendations.attribution_channel = value_curves.attribution_channel
+    and value_curves.response_metric = 'value'
+left join marts.fct_budget_response_curves as conversions_curves
+    on recommendations.attribution_channel = conversions_curves.attribution_channel
+    and conversions_curves.response_metric = 'conversions'
 order by recommendations.attribution_channel
 """
 
@@ -56,8 +60,9 @@ class ChannelPlan:
     current_spend: float  # daily, reporting currency
     recommended_spend: float
     expected_conversions_change: float  # daily, steady state (attributed conversions)
-    status: str | None
-    r2: float | None
+    status: str | None  # of the value curve (the one max_value allocates by)
+    value_r2: float | None
+    r2: float | None  # of the conversions curve, like spend_cv and backtest_wape
     spend_cv: float | None
     backtest_wape: float | None
 
@@ -131,7 +136,7 @@ def read_plan(duckdb_path: Path) -> tuple[list[ChannelPlan], str]:
         raise AdlakeError("marts.rpt_budget_recommendations is empty: no paid channel with spend to check")
     channels = [ChannelPlan(r["attribution_channel"], sandbox_platform(r["attribution_channel"]),
                             float(r["current_spend_reporting"] or 0.0), float(r["recommended_spend_reporting"] or 0.0),
-                            float(r["expected_conversions_change"] or 0.0), r["status"], r["r2"],
+                            float(r["expected_conversions_change"] or 0.0), r["status"], r["value_r2"], r["r2"],
                             r["spend_coefficient_of_variation"], r["backtest_wape"]) for r in rows]
     return channels, rows[0]["reporting_currency"]
 
@@ -164,10 +169,13 @@ def render_check(check: BudgetCheck) -> str:
     """Per channel the plan and its fit, then flat against plan in truth and the forecast error."""
     lines = [f"budget plan against the sandbox's truth: the next {check.plan.days} simulated days from "
              f"{check.plan.first_day} (daily spend in {check.currency}; true spend in PLN over the period)",
-             f"{'channel':<26} {'status':<12} {'R2':>5} {'cv':>5} {'wape':>5} {'current':>9} {'recommended':>11} "
-             f"{'x':>5} {'spend flat':>11} {'spend plan':>11}"]
+             "(status and R2 v: the value curve; R2 c, cv and wape: the conversions curve's fit, spend variation and "
+             "backtest error)",
+             f"{'channel':<26} {'status':<12} {'R2 v':>5} {'R2 c':>5} {'cv':>5} {'wape':>5} {'current':>9} "
+             f"{'recommended':>11} {'x':>5} {'spend flat':>11} {'spend plan':>11}"]
     for c in check.channels:
-        lines.append(f"{c.attribution_channel:<26} {c.status or '-':<12} {_num(c.r2, 2):>5} {_num(c.spend_cv, 2):>5} "
+        lines.append(f"{c.attribution_channel:<26} {c.status or '-':<12} {_num(c.value_r2, 2):>5} {_num(c.r2, 2):>5} "
+                     f"{_num(c.spend_cv, 2):>5} "
                      f"{_num(c.backtest_wape, 2):>5} {c.current_spend:>9,.0f} {c.recommended_spend:>11,.0f} "
                      f"{c.multiplier:>5.2f} {check.flat.spend_pln[c.platform]:>11,.0f} "
                      f"{check.plan.spend_pln[c.platform]:>11,.0f}")

@@ -84,7 +84,7 @@ def test_attribution_channels_map_to_sandbox_platforms() -> None:
     assert sandbox_platform("display:programmatic") == "programmatic"
     with pytest.raises(AdlakeError, match="no paid platform"):
         sandbox_platform("email")
-    plans = [ChannelPlan("paid_social:meta_ads", "meta", 100.0, 130.0, 1.0, "fitted", 0.5, 0.3, 0.2),
-             ChannelPlan("display:programmatic", "programmatic", 50.0, 35.0, -1.0, "fitted", 0.4, 0.3, 0.2),
-             ChannelPlan("affiliate:affiliate", "affiliate", 0.0, 0.0, 0.0, "no_spend", None, None, None)]
+    plans = [ChannelPlan("paid_social:meta_ads", "meta", 100.0, 130.0, 1.0, "fitted", 0.5, 0.5, 0.3, 0.2),
+             ChannelPlan("display:programmatic", "programmatic", 50.0, 35.0, -1.0, "fitted", 0.4, 0.4, 0.3, 0.2),
+             ChannelPlan("affiliate:affiliate", "affiliate", 0.0, 0.0, 0.0, "no_spend", None, None, None, None)]
     assert multipliers(plans) == {"meta": pytest.approx(1.3), "programmatic": pytest.approx(0.7)}
