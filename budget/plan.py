@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from budget import VALUE_BASIS
+from budget.adstock import geometric_adstock
 from budget.allocate import ChannelInput, allocate
 from budget.curves import Curve, fit_curve
 from budget.forecast import backtest, forecast
@@ -112,6 +113,7 @@ class Settings:
     target: float | None = None
     holdout_days: int = 7
     horizon_days: int = 28
+    immature_days: int = 0  # the dbt models set 7 (var budget_immature_days): their response is by touch day
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Settings:
@@ -174,6 +176,42 @@ def campaign_rows(report: pa.Table, attribution_model: str) -> pa.Table:
     return attribution_rows(report.append_column("attribution_channel", key), attribution_model)
 
 
+def campaign_credits(credits: pa.Table) -> pa.Table:
+    """``fct_attribution_credits`` rows keyed like :func:`campaign_rows` (``<platform>:<campaign_id>`` in
+    ``attribution_channel``), for :func:`touch_day_rows`; credits of touches without a campaign are left out."""
+    credits = credits.filter(pc.is_valid(credits["campaign_id"]))
+    key = pc.binary_join_element_wise(credits["platform"].cast(pa.string()), credits["campaign_id"].cast(pa.string()),
+                                      ":")
+    return credits.set_column(credits.schema.get_field_index("attribution_channel"), "attribution_channel", key)
+
+
+def touch_day_rows(rows: pa.Table, credits: pa.Table, attribution_model: str) -> pa.Table:
+    """``rows`` (:func:`attribution_rows`) with the response moved to the day of the credited touch.
+
+    Spend on a day buys that day's touches, so the credits those touches earn (``fct_attribution_credits`` by
+    ``touch_date``) respond to it; credits by conversion day mix the touches of the whole lookback window, and in a
+    lake that starts mid-journey they ramp up over its first weeks whatever the spend (left-censored paths), which a
+    curve with long carry-over then "explains". The touches of the last days have not had the time to convert yet
+    (their credit is still growing): the curves leave them out of the fit (``Settings.immature_days``).
+    """
+    credits = credits.filter(pc.equal(credits["attribution_model"], attribution_model))
+    by_touch = pa.table({
+        "attribution_channel": credits["attribution_channel"].cast(pa.string()),
+        "date_day": credits["touch_date"].cast(pa.date32()),
+        "credit": pc.fill_null(credits["credit"].cast(pa.float64()), 0.0),
+        "credited_value": pc.fill_null(credits["credited_value"].cast(pa.float64()), 0.0),
+    }).group_by(["attribution_channel", "date_day"]).aggregate([("credit", "sum"), ("credited_value", "sum")])
+    joined = rows.select(["attribution_channel", "date_day", "spend"]).join(
+        by_touch, keys=["attribution_channel", "date_day"], join_type="left outer")
+    return pa.table({
+        "attribution_channel": joined["attribution_channel"],
+        "date_day": joined["date_day"],
+        "spend": joined["spend"],
+        "attributed_conversions": pc.fill_null(joined["credit_sum"], 0.0),
+        "attributed_value": pc.fill_null(joined["credited_value_sum"], 0.0),
+    })
+
+
 @dataclass(frozen=True)
 class Series:
     """One channel's daily series over the input's days."""
@@ -205,16 +243,21 @@ def daily_series(rows: pa.Table) -> dict[str, Series]:
 
 
 def response_curves(series: Mapping[str, Series], settings: Settings) -> pa.Table:
-    """One row per channel and response metric: the fit (or why none), current spend, backtest."""
+    """One row per channel and response metric: the fit (or why none), current spend, backtest.
+
+    The fit and its backtest leave out the last ``settings.immature_days`` days (a response still growing: see
+    :func:`touch_day_rows`); current spend and the adstock the forecasts start from take every day.
+    """
     rows = []
     options = {"min_days": settings.min_days, "min_spend_cv": settings.min_spend_cv, "min_r2": settings.min_r2}
     for channel, s in series.items():
         current = float(s.spend[-settings.current_days:].mean())
+        mature = max(len(s.spend) - max(settings.immature_days, 0), 0)
         for metric in METRICS:
-            y = s.value if metric == "value" else s.conversions
-            fit = fit_curve(s.spend, y, **options)
+            y = (s.value if metric == "value" else s.conversions)[:mature]
+            fit = fit_curve(s.spend[:mature], y, **options)
             # The backtest runs whenever the data guards pass, even on a poor fit: it shows how poor.
-            test = backtest(s.spend, y, settings.holdout_days, **{**options, "min_r2": -math.inf})
+            test = backtest(s.spend[:mature], y, settings.holdout_days, **{**options, "min_r2": -math.inf})
             row = fit.as_row()
             row.update(
                 attribution_channel=channel, response_metric=metric, value_basis=VALUE_BASIS,
@@ -225,7 +268,9 @@ def response_curves(series: Mapping[str, Series], settings: Settings) -> pa.Tabl
                 backtest_status=test.status, backtest_holdout_days=test.holdout_days,
                 backtest_mape=test.mape, backtest_wape=test.wape,
             )
-            if not fit.fitted:
+            if fit.fitted:
+                row.update(last_adstock=float(geometric_adstock(s.spend, fit.curve.decay)[-1]))
+            else:
                 row.update(residual_sd=None, last_adstock=None, adstock_min=None, adstock_max=None)
             rows.append(row)
     return pa.Table.from_pylist(rows, schema=CURVES_SCHEMA) if rows else CURVES_SCHEMA.empty_table()
@@ -320,4 +365,4 @@ def totals(recommended: pa.Table) -> dict[str, float]:
 
 __all__: Sequence[str] = ("CURVES_SCHEMA", "FORECAST_SCHEMA", "RECOMMENDATIONS_SCHEMA", "Settings", "attribution_rows",
                           "daily_series", "forecasts", "plan", "recommendations", "response_curves",
-                          "settings_from_config", "totals")
+                          "settings_from_config", "totals", "touch_day_rows")

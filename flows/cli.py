@@ -148,6 +148,12 @@ def _add_sandbox_parser(commands: Any) -> None:
     score.add_argument("--duckdb", default=None, help="the lake's DuckDB file (default: the configured lake's)")
     score.add_argument("--seed", type=int, default=None)
     score.add_argument("--scale", type=float, default=1.0)
+    check = sandbox_commands.add_parser("budget-check", help="simulate the next period flat and under the budget "
+                                                             "recommendation: true conversions and forecast error")
+    check.add_argument("--duckdb", default=None, help="the lake's DuckDB file (default: the configured lake's)")
+    check.add_argument("--days", type=int, default=14, help="simulated days of the next period (default 14)")
+    check.add_argument("--seed", type=int, default=None)
+    check.add_argument("--scale", type=float, default=1.0)
     truth = sandbox_commands.add_parser("truth", help="write the world's ground truth as Parquet")
     truth.add_argument("--out", required=True, help="folder for the Parquet files")
     truth.add_argument("--seed", type=int, default=None)
@@ -290,6 +296,9 @@ def _cmd_sandbox(args: argparse.Namespace) -> None:
     if args.sandbox_command == "score":
         _score(world, args)
         return
+    if args.sandbox_command == "budget-check":
+        _budget_check(world, args)
+        return
     if args.sandbox_command == "drops":
         files = write_network_reports(world, Path(args.out), world.config.end_date)
         print(f"wrote {len(files)} daily report files under {args.out}")
@@ -327,6 +336,17 @@ def _score(world: World, args: argparse.Namespace) -> None:
     path = Path(args.duckdb) if args.duckdb else Lake().settings.duckdb_path
     scores, truth = score_lake(path, world.journeys.incremental)
     print(render_scores(scores, truth))
+
+
+def _budget_check(world: World, args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from flows.budget_check import budget_check, render_check
+    from pipelines.lake import Lake
+
+    _positive(args, "days")
+    path = Path(args.duckdb) if args.duckdb else Lake().settings.duckdb_path
+    print(render_check(budget_check(world, path, days=args.days)))
 
 
 def _emit(world: World, args: argparse.Namespace) -> None:

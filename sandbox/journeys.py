@@ -151,6 +151,9 @@ class Journeys:
     conversions: dict[str, np.ndarray]
     # B2B deals closed in the CRM: the lead's conversion row, close day and second, value (PLN cents).
     deals: dict[str, np.ndarray]
+    # Per day, the expected number of conversions (the sum of every person's probability): the same truth without
+    # the draw's noise, for comparing scenarios whose differences are a few conversions.
+    expected_by_day: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     @classmethod
     def simulate(cls, world: World, sink: Callable[[int, date, DayTouches, DayConversions], None] | None = None
@@ -167,12 +170,14 @@ class Journeys:
         cumulative = _cumulative_affinity(population)
         totals = np.zeros(len(CHANNELS) + 1, dtype=np.int64)  # factual, then without each channel
         converted: list[DayConversions] = []
-        for day_number, day in enumerate(config.dates()):
+        expected: list[float] = []
+        for day_number, day in enumerate(world.calendar()):
             touches = _touches(world, population, cumulative, ads, day_number, day)
             # Today's conversions respond to touches up to yesterday, and platforms can only claim
             # them with earlier touches: a click later in the day never causes or claims a purchase.
-            conversions, counts = _convert(config.seed, population, state.adstock, effects, day_number)
+            conversions, counts, probability = _convert(config.seed, population, state.adstock, effects, day_number)
             totals += counts
+            expected.append(probability)
             _claim(claims, state, touches, conversions, ad_platform, day_number, population)
             state.absorb(touches, day_number, ad_platform, population.size)
             converted.append(conversions)
@@ -181,7 +186,7 @@ class Journeys:
         incremental = {c: int(totals[0] - totals[i + 1]) for i, c in enumerate(CHANNELS)}
         table = _conversion_table(config.seed, converted)
         return cls(world, population, ads, ad_index, claims.concat(), int(totals[0]), incremental, table,
-                   _deals(config.seed, table))
+                   _deals(config.seed, table), np.array(expected))
 
 
 @dataclass
@@ -239,20 +244,21 @@ def _touches(world: World, population: Population, cumulative: np.ndarray, ads: 
         delivery = world.delivery(ad, day)
         if delivery is not None:
             clicks[i], views[i] = delivery.link_clicks, delivery.impressions
-    rng = rng_for(seed, "touches", day_number)
+    ad_channel = np.array([CHANNELS.index(ad.ad_group.campaign.account.platform) for ad in ads], dtype=np.int64)
     for kind, volume, rate in ((CLICK, clicks, CLICK_ID_RATE), (VIEW, views, VIEW_ID_RATE)):
-        per_ad = rng.binomial(volume, rate)
-        ad_of_touch = np.repeat(np.arange(len(ads)), per_ad)
-        channel = np.array([CHANNELS.index(ads[a].ad_group.campaign.account.platform) for a in range(len(ads))],
-                           dtype=np.int64)[ad_of_touch] if len(ads) else np.empty(0, np.int64)
-        person = np.empty(len(ad_of_touch), dtype=np.int64)
-        for c in np.unique(channel):
-            sel = channel == c
-            person[sel] = _pick(rng, cumulative, int(c), int(sel.sum()))
-        parts.append((person, channel, ad_of_touch, np.full(len(person), kind)))
+        for c in np.unique(ad_channel).tolist():
+            # Each (day, kind, channel) has streams of its own, and the people a channel reaches are a prefix of
+            # its stream: a scenario that changes one channel's delivery leaves every other channel's touches as
+            # they were and only adds or drops people at the end of its own (common random numbers, see
+            # sandbox.budget_scenario).
+            of_channel = np.flatnonzero(ad_channel == c)
+            per_ad = rng_for(seed, "touch_counts", day_number, kind, c).binomial(volume[of_channel], rate)
+            ad_of_touch = np.repeat(of_channel, per_ad)
+            person = _pick(rng_for(seed, "touch_people", day_number, kind, c), cumulative, c, len(ad_of_touch))
+            parts.append((person, np.full(len(person), c), ad_of_touch, np.full(len(person), kind)))
     parts.extend(_owned_touches(seed, population, cumulative, day_number, day))
     person = np.concatenate([p[0] for p in parts]).astype(np.int64)
-    second = rng.integers(0, 86_400, len(person))
+    second = rng_for(seed, "touches", day_number).integers(0, 86_400, len(person))
     return DayTouches(person, np.concatenate([p[1] for p in parts]).astype(np.int64),
                       np.concatenate([p[2] for p in parts]).astype(np.int64),
                       np.concatenate([p[3] for p in parts]).astype(np.int64), second)
@@ -282,13 +288,14 @@ def _owned_touches(seed: int, population: Population, cumulative: np.ndarray, da
 
 
 def _convert(seed: int, population: Population, adstock: np.ndarray, effects: np.ndarray,
-             day_number: int) -> tuple[DayConversions, np.ndarray]:
-    """Who converts today, and how many would have without each channel (same draws)."""
+             day_number: int) -> tuple[DayConversions, np.ndarray, float]:
+    """Who converts today, how many would have without each channel (same draws), and how many were expected."""
     rng = rng_for(seed, "convert", day_number)
     u = rng.random(population.size)
     lift = effects * (1.0 - np.exp(-adstock))  # people x channels
     logit = BASE_LOGIT + population.intent + lift.sum(axis=1)
-    converted = u < _sigmoid(logit)
+    probability = _sigmoid(logit)
+    converted = u < probability
     counts = np.empty(len(CHANNELS) + 1, dtype=np.int64)
     counts[0] = converted.sum()
     for c in range(len(CHANNELS)):
@@ -298,7 +305,7 @@ def _convert(seed: int, population: Population, adstock: np.ndarray, effects: np
                                                          2, 0))
     value = (population.order_value[person] * rng.uniform(0.6, 1.4, len(person))).astype(np.int64)
     value[kind == 1] = 0  # a lead has no value until the CRM closes a deal
-    return DayConversions(person, rng.integers(0, 86_400, len(person)), value, kind), counts
+    return DayConversions(person, rng.integers(0, 86_400, len(person)), value, kind), counts, float(probability.sum())
 
 
 def _conversion_table(seed: int, days: list[DayConversions]) -> dict[str, np.ndarray]:

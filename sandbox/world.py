@@ -9,6 +9,7 @@ bounded by the population.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import random
 from dataclasses import dataclass, field
@@ -146,6 +147,12 @@ REPORT_WINDOWS = {
 # Fixed demo exchange rates: order values are simulated in PLN.
 FX_FROM_PLN = {"PLN": 1.0, "EUR": 0.23, "USD": 0.25}
 BUDGET_PERIOD_DAYS = 14
+# Advertisers flight each platform's budgets: in blocks of 3 to 7 days every ad group of the platform runs at a
+# factor of its budget drawn from FLIGHT_RANGE. Without it a channel's daily spend barely varies (the revisions are
+# per ad group and average out over many), so no response curve could be told from the data (issue G).
+FLIGHT_RANGE = (0.5, 1.6)
+FLIGHT_BLOCK_DAYS = (3, 7)
+FLIGHT_HORIZON_DAYS = 366  # flights are drawn this far past the calendar (a scenario may extend it)
 _OBJECTIVES = ("OUTCOME_SALES", "OUTCOME_LEADS", "OUTCOME_TRAFFIC")
 _CAMPAIGN_THEMES = ("Prospecting", "Retargeting", "Brand", "Seasonal", "Catalog", "Lookalike")
 # Typical cost per thousand impressions, in the account currency's main unit.
@@ -230,7 +237,7 @@ class World:
         """What the ad delivered on a local day, or None when it did not run."""
         if day < ad.start_day or (ad.end_day is not None and day > ad.end_day):
             return None
-        if not self.config.start_date <= day <= self.config.end_date:
+        if not self.config.start_date <= day <= self.calendar_end:
             return None
         rng = stream(self.config.seed, "delivery", ad.ad_id, day.isoformat())
         currency = ad.ad_group.campaign.account.currency
@@ -248,18 +255,56 @@ class World:
         return Delivery(ad, day, spend_cents, impressions, reach, clicks, link_clicks)
 
     def daily_budget_cents(self, ad_group: AdGroup, day: date) -> int:
-        """The ad group's daily budget on a day: advertisers revise it every two weeks (±25 %)."""
+        """The ad group's daily budget on a day: revised every two weeks (±25 %), times the platform's flight."""
         period = max(0, (day - self.config.start_date).days) // BUDGET_PERIOD_DAYS
         budget = ad_group.daily_budget_cents
         for step in range(1, period + 1):
             change = stream(self.config.seed, "budget", ad_group.ad_group_id, step).uniform(-0.25, 0.25)
             budget = int(budget * (1 + change)) // 100 * 100
-        return max(100, budget)
+        flight = self.flight(ad_group.campaign.account.platform, day)
+        return max(100, int(budget * flight) // 100 * 100)
 
     def budget_changed_on(self, ad_group: AdGroup, day: date) -> date:
-        """The day the budget in force on ``day`` was set (the ad group's start, or the last revision)."""
-        period = max(0, (day - self.config.start_date).days) // BUDGET_PERIOD_DAYS
-        return max(ad_group.start_day, self.config.start_date + timedelta(days=period * BUDGET_PERIOD_DAYS))
+        """The day the budget in force on ``day`` was set (the ad group's start, the last revision or flight)."""
+        number = max(0, (day - self.config.start_date).days)
+        revised = number // BUDGET_PERIOD_DAYS * BUDGET_PERIOD_DAYS
+        flown = self._flight_start(ad_group.campaign.account.platform, number)
+        return max(ad_group.start_day, self.config.start_date + timedelta(days=max(revised, flown)))
+
+    def flight(self, platform: str, day: date) -> float:
+        """The platform's budget flight factor on a day (1 outside the drawn flights)."""
+        number = (day - self.config.start_date).days
+        starts, factors = self._flights.get(platform, ((), ()))
+        if number < 0 or not starts or number >= starts[-1]:
+            return 1.0
+        return factors[bisect.bisect_right(starts, number) - 1]
+
+    def _flight_start(self, platform: str, number: int) -> int:
+        starts = self._flights.get(platform, ((0,), ()))[0]
+        return starts[max(0, min(bisect.bisect_right(starts, number), len(starts) - 1) - 1)] if number >= 0 else 0
+
+    @cached_property
+    def _flights(self) -> dict[str, tuple[tuple[int, ...], tuple[float, ...]]]:
+        """Per platform: the first day number of each flight block (and the end of the last) and its factor."""
+        out = {}
+        for platform in PLATFORMS:
+            starts, factors = [0], []
+            while starts[-1] < self.config.days + FLIGHT_HORIZON_DAYS:
+                rng = stream(self.config.seed, "flight", platform, len(factors))
+                starts.append(starts[-1] + rng.randint(*FLIGHT_BLOCK_DAYS))
+                factors.append(rng.uniform(*FLIGHT_RANGE))
+            out[platform] = (tuple(starts), tuple(factors))
+        return out
+
+    @property
+    def calendar_end(self) -> date:
+        """The last day anything is delivered and simulated (a scenario extends it past the configured end)."""
+        return self.config.end_date
+
+    def calendar(self) -> list[date]:
+        """Every delivered and simulated day."""
+        return [self.config.start_date + timedelta(days=i)
+                for i in range((self.calendar_end - self.config.start_date).days + 1)]
 
     def paid_ads(self) -> list[Ad]:
         """Every ad of every paid platform, in a fixed order (the journeys' ad index)."""

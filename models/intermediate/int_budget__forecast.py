@@ -16,4 +16,9 @@ def model(dbt: Any, session: Any) -> pa.Table:
     dbt.config(materialized="table")
     curves = dbt.ref("int_budget__response_curves").to_arrow_table()
     recommended = dbt.ref("int_budget__recommendations").to_arrow_table()
-    return forecasts(curves, recommended, settings_from_config(dbt.config.get))
+    # dbt hands a Python model only the config keys it reads with a literal `dbt.config.get("...")` (it parses the
+    # file for them): the library's loop over names would read none and silently keep its defaults.
+    config = {
+        "budget_horizon_days": dbt.config.get("budget_horizon_days"),
+    }
+    return forecasts(curves, recommended, settings_from_config(config.get))

@@ -4,6 +4,7 @@ into their config as text, rpt_attribution_channel rows of several models, an em
 from __future__ import annotations
 
 import importlib.util
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from types import ModuleType
@@ -21,7 +22,8 @@ from tests.conftest import REPO
 CONFIG = {"budget_attribution_model": "markov", "budget_min_days": "21", "budget_min_spend_cv": "0.1",
           "budget_min_r2": "0.0", "budget_current_days": "7", "budget_holdout_days": "7", "budget_mode": "max_value",
           "budget_target": "None", "budget_down": "0.3", "budget_up": "0.3", "budget_max_extrapolation": "1.5",
-          "budget_step_share": "0.001", "budget_horizon_days": "28"}
+          "budget_step_share": "0.001", "budget_horizon_days": "28", "budget_immature_days": "7"}
+IMMATURE = 7
 
 
 def _module(name: str) -> ModuleType:
@@ -81,8 +83,20 @@ def _report(days: int = 40) -> pa.Table:
         ("attributed_value", pa.float64())]))
 
 
+def _credits(report: pa.Table) -> pa.Table:
+    """fct_attribution_credits rows whose touches earned each report day's credit on that day."""
+    return pa.table({"attribution_model": report["attribution_model"],
+                     "attribution_channel": report["attribution_channel"], "touch_date": report["date_day"],
+                     "credit": report["attributed_conversions"], "credited_value": report["attributed_value"]})
+
+
+def _refs(report: pa.Table) -> dict[str, pa.Table]:
+    # The series runs IMMATURE days past the fitted ones: those are left out (their touches are still converting).
+    return {"rpt_attribution_channel": report, "fct_attribution_credits": _credits(report)}
+
+
 def test_models_chain_on_the_chosen_attribution_model():
-    curves = _module("int_budget__response_curves").model(_Dbt({"rpt_attribution_channel": _report()}), None)
+    curves = _module("int_budget__response_curves").model(_Dbt(_refs(_report(40 + IMMATURE))), None)
     assert curves.schema.equals(CURVES_SCHEMA)
     assert sorted(set(curves["attribution_channel"].to_pylist())) == ["paid_search:google_ads"]  # email: no spend
     value = next(r for r in curves.to_pylist() if r["response_metric"] == "value")
@@ -100,7 +114,7 @@ def test_models_chain_on_the_chosen_attribution_model():
 
 def test_an_empty_lake_gives_empty_tables_with_the_schemas():
     empty = _report().slice(0, 0)
-    curves = _module("int_budget__response_curves").model(_Dbt({"rpt_attribution_channel": empty}), None)
+    curves = _module("int_budget__response_curves").model(_Dbt(_refs(empty)), None)
     recs = _module("int_budget__recommendations").model(_Dbt({"int_budget__response_curves": curves}), None)
     forecast = _module("int_budget__forecast").model(
         _Dbt({"int_budget__response_curves": curves, "int_budget__recommendations": recs}), None)
@@ -113,3 +127,20 @@ def test_python_models_have_no_jinja():
     for name in ("int_budget__response_curves", "int_budget__campaign_response_curves", "int_budget__recommendations",
                  "int_budget__forecast"):
         assert "{{" not in (REPO / "models" / "intermediate" / f"{name}.py").read_text()
+
+
+@pytest.mark.parametrize("name", ["int_budget__response_curves", "int_budget__campaign_response_curves",
+                                  "int_budget__recommendations", "int_budget__forecast"])
+def test_every_configured_var_is_read_with_a_literal_config_get(name: str) -> None:
+    """dbt passes a Python model only the config keys it finds in literal ``dbt.config.get("...")`` calls; a key read
+    any other way is None in the build and its var silently ignored."""
+    import yaml
+
+    models = yaml.safe_load((REPO / "models" / "intermediate" / "_budget__models.yml").read_text())["models"]
+    config = next(m for m in models if m["name"] == name)["config"]
+    source = (REPO / "models" / "intermediate" / f"{name}.py").read_text()
+    for key in (k for k in config if k.startswith("budget_")):
+        assert f'dbt.config.get("{key}")' in source, key
+    # And the other way round: a key the model reads that its YAML never sets is None, its var ignored.
+    read = set(re.findall(r'dbt\.config\.get\("(budget_[a-z_]+)"\)', source))
+    assert read <= set(config), sorted(read - set(config))

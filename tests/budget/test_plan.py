@@ -19,6 +19,7 @@ from budget.plan import (
     plan,
     recommendations,
     totals,
+    touch_day_rows,
 )
 
 TRUE = {
@@ -123,3 +124,37 @@ def test_campaign_rows_key_each_campaign_and_keep_the_credited_span():
     assert series["google_ads:1"].spend.tolist() == [20.0, 0.0, 0.0]
     assert series["meta_ads:1"].spend.tolist() == [5.0, 0.0, 7.0]
     assert series["meta_ads:1"].value.tolist() == [0.0, 0.0, 10.0]
+
+
+def test_touch_day_rows_take_the_response_from_the_day_of_the_touch():
+    first = date(2026, 1, 1)
+    rows = pa.table({"attribution_channel": ["paid_search:google_ads"] * 10,
+                     "date_day": pa.array([first + timedelta(days=i) for i in range(10)], pa.date32()),
+                     "spend": [100.0] * 10, "attributed_conversions": [9.0] * 10, "attributed_value": [900.0] * 10})
+    credits = pa.Table.from_pylist([
+        {"attribution_model": "markov", "attribution_channel": "paid_search:google_ads", "touch_date": first,
+         "credit": 0.5, "credited_value": 50.0},
+        {"attribution_model": "markov", "attribution_channel": "paid_search:google_ads", "touch_date": first,
+         "credit": 0.25, "credited_value": None},
+        {"attribution_model": "last_touch", "attribution_channel": "paid_search:google_ads", "touch_date": first,
+         "credit": 1.0, "credited_value": 100.0},
+        {"attribution_model": "markov", "attribution_channel": "paid_search:google_ads",
+         "touch_date": first + timedelta(days=9), "credit": 1.0, "credited_value": 100.0},
+    ])
+    out = {r["date_day"]: r for r in touch_day_rows(rows, credits, "markov").to_pylist()}
+    assert sorted(out) == [first + timedelta(days=i) for i in range(10)]
+    assert out[first]["attributed_conversions"] == 0.75 and out[first]["attributed_value"] == 50.0
+    assert out[first + timedelta(days=9)]["attributed_conversions"] == 1.0
+    assert all(out[first + timedelta(days=i)]["attributed_conversions"] == 0.0 for i in range(1, 9))  # no credit
+    assert {r["spend"] for r in out.values()} == {100.0}
+
+
+def test_immature_days_are_left_out_of_the_fit_not_out_of_current_spend():
+    rows = _rows()
+    settings = Settings(min_r2=0.0, immature_days=7)
+    curves = {(r["attribution_channel"], r["response_metric"]): r for r in plan(rows, settings)[0].to_pylist()}
+    google = curves[("paid_search:google_ads", "value")]
+    spend = [r["spend"] for r in rows.to_pylist() if r["attribution_channel"] == "paid_search:google_ads"]
+    assert google["n_days"] == 60 - 7 and google["last_date"] == date(2026, 3, 1)
+    assert google["current_spend"] == pytest.approx(float(np.mean(spend[-7:])))
+    assert google["spend_max"] == pytest.approx(max(spend[:-7]))
