@@ -86,10 +86,11 @@ class DailyReport:
 
 @flow(name="daily")
 def daily(sources: list[str] | None = None, start: date | None = None, end: date | None = None,
-          apply_budget_actions: bool = False) -> DailyReport:
+          apply_budget_actions: bool = False, budget_rules: bool = True) -> DailyReport:
     """Ingest ``sources`` (default: all), build the dbt project, publish the marts and, when
     ``ADLAKE_BUDGET_RULES`` names a rules file, evaluate the budget rules on the new marts (actions
-    are only proposed unless ``apply_budget_actions``).
+    are only proposed unless ``apply_budget_actions``). ``budget_rules=False`` leaves the rules to
+    another run (the ``budget`` deployment, which follows ``daily``; a backfill).
 
     A failing source does not stop the others: the models are built from what loaded and
     the run fails at the end, naming every source that failed (and any budget action that failed).
@@ -115,7 +116,7 @@ def daily(sources: list[str] | None = None, start: date | None = None, end: date
         except Exception as exc:
             # Keep the sources' failures in the message: they are why the models may be short.
             report.failures["transform"] = str(root_adlake_error(exc) or exc)
-    if report.dbt is not None and (os.environ.get("ADLAKE_BUDGET_RULES") or apply_budget_actions):
+    if budget_rules and report.dbt is not None and (os.environ.get("ADLAKE_BUDGET_RULES") or apply_budget_actions):
         _budget_step(report, apply_budget_actions)
     if report.failures:
         raise AdlakeError("; ".join(report.failures.values()))
