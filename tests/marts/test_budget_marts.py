@@ -90,7 +90,8 @@ def test_budget_marts_invariants(full_lake: SharedLake, capsys: pytest.CaptureFi
         render_plan(budget_plan(full_lake.lake.settings.duckdb_path))
 
 
-def test_campaign_curves_cover_every_paid_campaign_with_its_own_spend(full_lake: SharedLake) -> None:
+def test_campaign_curves_cover_every_paid_campaign_with_its_own_spend(full_lake: SharedLake,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
     model = VARS["budget_attribution_model"]
     curves = _rows(full_lake, "select * from marts.fct_budget_campaign_response_curves")
     # Every campaign with spend on the days that hold credits, from the campaigns' own performance mart.
@@ -116,8 +117,9 @@ def test_campaign_curves_cover_every_paid_campaign_with_its_own_spend(full_lake:
         assert c["fit_days"] == len(days) - VARS["budget_immature_days"] and c["attribution_model"] == model
         assert c["channel"] and c["reason"]  # (the affiliate network names no campaigns)
     fitted = sum(c["is_fitted"] for c in curves)
-    print(f"\ncampaign curves: {len(curves) // 2} campaigns x 2 metrics, {fitted} fitted; statuses "
-          f"{sorted({c['status'] for c in curves})}")
+    with capsys.disabled():
+        print(f"\ncampaign curves: {len(curves) // 2} campaigns x 2 metrics, {fitted} fitted; statuses "
+              f"{sorted({c['status'] for c in curves})}")
 
 
 def test_following_the_recommendation_beats_flat_budgets_in_truth(full_lake: SharedLake,
