@@ -94,11 +94,11 @@ def test_campaign_curves_cover_every_paid_campaign_with_its_own_spend(full_lake:
                                                                       capsys: pytest.CaptureFixture[str]) -> None:
     model = VARS["budget_attribution_model"]
     curves = _rows(full_lake, "select * from marts.fct_budget_campaign_response_curves")
-    # Every campaign with spend on the days that hold credits, from the campaigns' own performance mart.
+    # Every campaign with spend on the days that hold campaign credits, from the campaigns' own performance mart.
     spend = _rows(full_lake, f"""
         with span as (
-            select min(conversion_date) as first_day, max(conversion_date) as last_day
-            from marts.fct_attribution_credits where attribution_model = '{model}')
+            select min(date_day) as first_day, max(date_day) as last_day
+            from marts.rpt_attribution_campaign where attribution_model = '{model}' and attributed_conversions > 0)
         select platform, campaign_id, date_day, sum(spend_reporting)::double as spend
         from marts.rpt_campaign_performance_daily, span
         where date_day between span.first_day and span.last_day
