@@ -38,11 +38,16 @@ def _quiet_environment(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["ADLAKE_PROJECT_DIR"] = str(REPO)
 
 
+def clear_lake_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unset every source and lake setting (but the project folder), undone by the monkeypatch."""
+    for key in [k for k in os.environ if k.startswith(("SOURCES__", "ADLAKE_")) and k != "ADLAKE_PROJECT_DIR"]:
+        monkeypatch.delenv(key)
+
+
 @pytest.fixture
 def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lake:
     """A fresh embedded lake in a temporary ADLAKE_HOME."""
-    for key in [k for k in os.environ if k.startswith(("SOURCES__", "ADLAKE_")) and k != "ADLAKE_PROJECT_DIR"]:
-        monkeypatch.delenv(key)
+    clear_lake_settings(monkeypatch)
     monkeypatch.setenv("ADLAKE_HOME", str(tmp_path / "lake"))
     monkeypatch.setenv("ADLAKE_PSEUDONYM_KEY", TEST_PSEUDONYM_KEY)
     return Lake()

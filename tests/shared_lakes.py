@@ -25,7 +25,7 @@ from sandbox.file_drops import write_network_reports
 from sandbox.server import Clock, SandboxServer
 from sandbox.webhooks import Delivery, WebhookEmitter, WebhookSecrets
 from sandbox.world import World
-from tests.conftest import TEST_PSEUDONYM_KEY
+from tests.conftest import TEST_PSEUDONYM_KEY, clear_lake_settings
 from tests.webhooks.conftest import SEED, Running, serving
 
 API_SOURCES = ("meta_ads", "google_ads", "linkedin_ads", "tiktok_ads", "microsoft_ads")
@@ -45,8 +45,7 @@ class SharedLake:
 
     def activate(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Point the process's lake settings at this lake (undone by the monkeypatch)."""
-        for key in [k for k in os.environ if k.startswith(("SOURCES__", "ADLAKE_")) and k != "ADLAKE_PROJECT_DIR"]:
-            monkeypatch.delenv(key)
+        clear_lake_settings(monkeypatch)
         for key, value in self.env.items():
             monkeypatch.setenv(key, value)
 
@@ -67,8 +66,7 @@ class PushedLake(SharedLake):
 def isolated_lake(home: Path) -> Iterator[tuple[pytest.MonkeyPatch, Lake]]:
     """A fresh lake in ``home`` with the tests' pseudonymization key; every setting undone on exit."""
     with pytest.MonkeyPatch.context() as mp:
-        for key in [k for k in os.environ if k.startswith(("SOURCES__", "ADLAKE_")) and k != "ADLAKE_PROJECT_DIR"]:
-            mp.delenv(key)
+        clear_lake_settings(mp)
         mp.setenv("ADLAKE_HOME", str(home))
         mp.setenv("ADLAKE_PSEUDONYM_KEY", TEST_PSEUDONYM_KEY)
         lake = Lake()

@@ -14,7 +14,6 @@ equal it row for row (EXCEPT ALL both ways, every column).
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -28,11 +27,10 @@ from flows.transform import run_dbt
 from pipelines.duck import connect_file
 from pipelines.lake import RAW, Lake
 from pipelines.runner import run_source
-from sandbox.catalog import source_settings
 from sandbox.file_drops import write_network_reports
 from sandbox.server import SandboxServer
 from sandbox.world import World
-from tests.conftest import TEST_PSEUDONYM_KEY
+from tests.shared_lakes import isolated_lake, point_sources_at
 
 pytestmark = pytest.mark.slow
 FIRST_DAYS = 14
@@ -110,23 +108,12 @@ def _load(lake: Lake, first: date, end: date) -> None:
 @pytest.fixture(scope="module")
 def built(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     home = tmp_path_factory.mktemp("incremental")
-    with pytest.MonkeyPatch.context() as mp, SandboxServer(world) as server:
-        for key in [k for k in os.environ if k.startswith(("SOURCES__", "ADLAKE_")) and k != "ADLAKE_PROJECT_DIR"]:
-            mp.delenv(key)
-        mp.setenv("ADLAKE_HOME", str(home / "lake"))
-        mp.setenv("ADLAKE_PSEUDONYM_KEY", TEST_PSEUDONYM_KEY)
-        lake = Lake()
-        mp.setenv("ADLAKE_DUCKDB_PATH", str(lake.settings.duckdb_path))
-        for key, value in source_settings(server.base_url, world).items():
-            mp.setenv(key, value)
+    with isolated_lake(home / "lake") as (mp, lake), SandboxServer(world) as server:
+        drops = home / "drops"
+        point_sources_at(mp, server, drops)
         for source in API_SOURCES:
-            mp.setenv(f"SOURCES__{source.upper()}__BACKOFF_BASE_SECONDS", "0.01")
-            mp.setenv(f"SOURCES__{source.upper()}__MAX_ATTEMPTS", "4")
             setting, days = REREAD[source]
             mp.setenv(f"SOURCES__{source.upper()}__{setting}", str(days))
-        mp.setenv("SOURCES__MICROSOFT_ADS__POLL_INTERVAL_SECONDS", "0.01")
-        drops = home / "drops"
-        mp.setenv("SOURCES__FILE_DROPS__BUCKET_URL", str(drops))
 
         # Day one: FIRST_DAYS days, ending the day before the world's last day.
         end = server.clock.as_of - timedelta(days=1)
